@@ -1,0 +1,50 @@
+# Two commands: `make run` (local runtime with a demo tenant) and `make test` (every test and check).
+# Both create .venv from python3.13 with the pinned requirements on first use.
+
+SHELL := /bin/bash
+export SAM_CLI_TELEMETRY := 0
+# python3.13 is on PATH on most machines; on ours it is a pyenv version the default shims do not select.
+PY313 := $(shell if python3.13 -c 'import sys' >/dev/null 2>&1; then command -v python3.13; \
+	else PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null; fi)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint cfn unit run openapi bench tenant build clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -n "$(PY313)" || { echo "python3.13 not found (install it, or a pyenv 3.13 version)"; exit 1; }
+	test -x $(BIN)/python || $(PY313) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+cfn: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --template template.yaml --region eu-west-1
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint cfn unit
+
+openapi: $(STAMP)
+	$(BIN)/python scripts/export_openapi.py docs/openapi.json
+
+tenant: $(STAMP)
+	$(BIN)/python scripts/create_tenant.py $(ARGS)
+
+build: $(STAMP)
+	PATH="$(dir $(PY313)):$(CURDIR)/$(BIN):$$PATH" PYENV_VERSION=3.13.0 $(BIN)/sam build --template template.yaml
+
+run: $(STAMP)
+	$(BIN)/python -m infra.runtime $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,292 @@
+"""Pipelines, their rules, employees and item types in the automation table.
+
+A pipeline and all its rules share one partition, so one Query loads a pipeline's configuration.
+The pipeline record carries a version bumped by every change (stages or rules, in the same
+transaction), so a warm container keeps configurations in ``_cache`` and writes that depend on one
+check its version instead of reading it again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from crm.adapters.items import connection, pipeline_pk
+from crm.adapters.tables import AutomationRecord, EmployeeRecord, ItemTypeRecord, PipelineRecord, RuleRecord
+from crm.domain import conditions
+from crm.domain.errors import Conflict, NotFound, StaleWrite
+from crm.domain.model import Employee, FieldDefinition, FieldType, ItemType, Pipeline, Stage, StageSemantic
+from crm.domain.rules import Delay, DelayKind, PipelineConfig, Repeat, Retry, Rule, RuleKind
+
+META = "META"
+
+_cache: dict[tuple[str, str], PipelineConfig] = {}
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def _pipeline_record(tenant_id: str, pipeline: Pipeline) -> PipelineRecord:
+    return PipelineRecord(
+        pk=pipeline_pk(tenant_id, pipeline.id),
+        sk=META,
+        tenant_id=tenant_id,
+        catalog_key=f"PIPELINE#{pipeline.item_type}#{pipeline.id}",
+        item_type=pipeline.item_type,
+        name=pipeline.name,
+        stages=[
+            {"id": s.id, "name": s.name, "color": s.color, "sort": s.sort, "semantic": s.semantic.value}
+            for s in pipeline.stages
+        ],
+        version=pipeline.version,
+        is_default=pipeline.is_default,
+    )
+
+
+def _pipeline(record: PipelineRecord) -> Pipeline:
+    return Pipeline(
+        id=record.pk.rsplit("#", 1)[1],
+        item_type=record.item_type,
+        name=record.name,
+        stages=tuple(
+            Stage(s["id"], s["name"], s["color"], int(s["sort"]), StageSemantic(s["semantic"]))
+            for s in record.stages
+        ),
+        version=int(record.version),
+        is_default=bool(record.is_default),
+    )
+
+
+def rule_to_dict(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "kind": rule.kind.value,
+        "type_code": rule.type_code,
+        "name": rule.name,
+        "stage_id": rule.stage_id,
+        "params": rule.params,
+        "condition": rule.condition.to_dict() if rule.condition else None,
+        "run_as": rule.run_as,
+        "sort": rule.sort,
+        "allow_backwards": rule.allow_backwards,
+        "delay": {
+            "kind": rule.delay.kind.value,
+            "minutes": rule.delay.minutes,
+            "field": rule.delay.field,
+            "working_time": rule.delay.working_time,
+        },
+        "after_previous": rule.after_previous,
+        "retry": {"attempts": rule.retry.attempts, "backoff_seconds": rule.retry.backoff_seconds},
+        "repeat": {"every_minutes": rule.repeat.every_minutes, "times": rule.repeat.times}
+        if rule.repeat
+        else None,
+    }
+
+
+def rule_from_dict(data: dict[str, Any]) -> Rule:
+    delay = data.get("delay") or {}
+    return Rule(
+        id=data["id"],
+        kind=RuleKind(data["kind"]),
+        type_code=data["type_code"],
+        name=data["name"],
+        stage_id=data["stage_id"],
+        params=data.get("params") or {},
+        condition=conditions.parse(data["condition"]) if data.get("condition") else None,
+        run_as=data.get("run_as"),
+        sort=int(data.get("sort", 0)),
+        allow_backwards=bool(data.get("allow_backwards")),
+        delay=Delay(
+            DelayKind(delay.get("kind", "immediate")),
+            int(delay.get("minutes", 0)),
+            delay.get("field"),
+            bool(delay.get("working_time")),
+        ),
+        after_previous=bool(data.get("after_previous")),
+        retry=Retry(**data["retry"]) if data.get("retry") else Retry(),
+        repeat=Repeat(**data["repeat"]) if data.get("repeat") else None,
+    )
+
+
+def _rule_record(tenant_id: str, pipeline_id: str, rule: Rule) -> RuleRecord:
+    return RuleRecord(pk=pipeline_pk(tenant_id, pipeline_id), sk=f"RULE#{rule.id}", rule=rule_to_dict(rule))
+
+
+# ---------------------------------------------------------------- pipelines
+
+
+def load(tenant_id: str, pipeline_id: str, *, fresh: bool = False) -> PipelineConfig:
+    """A pipeline with its rules; from the warm container's cache unless ``fresh``."""
+    key = (tenant_id, pipeline_id)
+    if not fresh and key in _cache:
+        return _cache[key]
+    pipeline: Pipeline | None = None
+    rules: list[Rule] = []
+    # One Query (paginated only past 1 MB): the pipeline and its rules share the partition.
+    for raw in _partition(pipeline_pk(tenant_id, pipeline_id)):
+        if raw["sk"]["S"] == META:
+            pipeline = _pipeline(PipelineRecord.from_raw_data(raw))
+        else:
+            rules.append(rule_from_dict(RuleRecord.from_raw_data(raw).rule))
+    if pipeline is None:
+        _cache.pop(key, None)
+        raise NotFound(f"pipeline {pipeline_id!r} does not exist")
+    config = PipelineConfig(pipeline, tuple(rules))
+    _cache[key] = config
+    return config
+
+
+def _partition(pk: str) -> Iterator[dict[str, Any]]:
+    start = None
+    while True:
+        # The model's table connection knows the key schema, so no DescribeTable call is made.
+        page = AutomationRecord._get_connection().query(pk, consistent_read=True, exclusive_start_key=start)
+        yield from page["Items"]
+        if not (start := page.get("LastEvaluatedKey")):
+            return
+
+
+def forget(tenant_id: str, pipeline_id: str) -> None:
+    _cache.pop((tenant_id, pipeline_id), None)
+
+
+def list_pipelines(tenant_id: str, item_type: str | None) -> list[Pipeline]:
+    prefix = f"PIPELINE#{item_type}#" if item_type else "PIPELINE#"
+    records = PipelineRecord.by_tenant.query(tenant_id, PipelineRecord.catalog_key.startswith(prefix))
+    return [_pipeline(r) for r in records]
+
+
+def create_pipeline(tenant_id: str, pipeline: Pipeline) -> None:
+    try:
+        _pipeline_record(tenant_id, pipeline).save(condition=PipelineRecord.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(f"pipeline {pipeline.id!r} exists already") from None
+        raise
+
+
+def save_pipeline(
+    tenant_id: str, before: Pipeline, after: Pipeline, *, put: list[Rule] = (), delete: list[str] = ()
+) -> None:
+    """Writes ``after`` (one version above ``before``) with rule changes, all or nothing."""
+    assert after.version == before.version + 1
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.save(
+                _pipeline_record(tenant_id, after), condition=PipelineRecord.version == before.version
+            )
+            for rule in put:
+                transaction.save(_rule_record(tenant_id, after.id, rule))
+            for rule_id in delete:
+                transaction.delete(RuleRecord(pk=pipeline_pk(tenant_id, after.id), sk=f"RULE#{rule_id}"))
+    except TransactWriteError as error:
+        forget(tenant_id, after.id)
+        if error.cause_response_code == "TransactionCanceledException":
+            raise StaleWrite(f"pipeline {after.id!r} changed meanwhile; read it again") from None
+        raise
+    forget(tenant_id, after.id)
+
+
+def delete_pipeline(tenant_id: str, config: PipelineConfig) -> None:
+    pk = pipeline_pk(tenant_id, config.pipeline.id)
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.delete(
+                _pipeline_record(tenant_id, config.pipeline),
+                condition=PipelineRecord.version == config.pipeline.version,
+            )
+            for rule in config.rules:
+                transaction.delete(RuleRecord(pk=pk, sk=f"RULE#{rule.id}"))
+    except TransactWriteError as error:
+        if error.cause_response_code == "TransactionCanceledException":
+            raise StaleWrite(f"pipeline {config.pipeline.id!r} changed meanwhile; read it again") from None
+        raise
+    finally:
+        forget(tenant_id, config.pipeline.id)
+
+
+# ---------------------------------------------------------------- employees
+
+
+def _employee(record: EmployeeRecord) -> Employee:
+    return Employee(**record.employee)
+
+
+def save_employee(tenant_id: str, employee: Employee, *, new: bool) -> None:
+    record = EmployeeRecord(pk=f"{tenant_id}#EMPLOYEES", sk=employee.id, employee=employee.__dict__)
+    condition = EmployeeRecord.pk.does_not_exist() if new else EmployeeRecord.pk.exists()
+    try:
+        record.save(condition=condition)
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise (Conflict if new else NotFound)(
+                f"employee {employee.id!r} {'exists already' if new else 'does not exist'}"
+            ) from None
+        raise
+
+
+def get_employee(tenant_id: str, employee_id: str) -> Employee:
+    try:
+        return _employee(EmployeeRecord.get(f"{tenant_id}#EMPLOYEES", employee_id))
+    except DoesNotExist:
+        raise NotFound(f"employee {employee_id!r} does not exist") from None
+
+
+def list_employees(tenant_id: str) -> list[Employee]:
+    return [_employee(r) for r in EmployeeRecord.query(f"{tenant_id}#EMPLOYEES")]
+
+
+# ---------------------------------------------------------------- item types
+
+
+def _item_type(data: dict[str, Any]) -> ItemType:
+    return ItemType(
+        code=data["code"],
+        name=data["name"],
+        built_in=data.get("built_in", False),
+        fields=tuple(
+            FieldDefinition(
+                f["code"], f["name"], FieldType(f["type"]), f["required"], f["multiple"], tuple(f["options"])
+            )
+            for f in data["fields"]
+        ),
+    )
+
+
+def item_type_to_dict(item_type: ItemType) -> dict[str, Any]:
+    return {
+        "code": item_type.code,
+        "name": item_type.name,
+        "built_in": item_type.built_in,
+        "fields": [
+            {
+                "code": f.code,
+                "name": f.name,
+                "type": f.type.value,
+                "required": f.required,
+                "multiple": f.multiple,
+                "options": list(f.options),
+            }
+            for f in item_type.fields
+        ],
+    }
+
+
+def stored_item_types(tenant_id: str) -> list[ItemType]:
+    return [_item_type(r.item_type) for r in ItemTypeRecord.query(f"{tenant_id}#TYPES")]
+
+
+def get_stored_item_type(tenant_id: str, code: str) -> ItemType | None:
+    try:
+        return _item_type(ItemTypeRecord.get(f"{tenant_id}#TYPES", code).item_type)
+    except DoesNotExist:
+        return None
+
+
+def save_item_type(tenant_id: str, item_type: ItemType) -> None:
+    data = json.loads(json.dumps(item_type_to_dict(item_type)))
+    ItemTypeRecord(pk=f"{tenant_id}#TYPES", sk=item_type.code, item_type=data).save()

@@ -1,0 +1,174 @@
+"""pynamodb models of the tables declared in template.yaml.
+
+pynamodb binds a model to its table when the class is defined, so the table names must be in the
+environment before this module is imported (the template's Globals put them there; tests and the
+local runtime set them first). Every partition key begins with the tenant id.
+
+Items table (stream: NEW_AND_OLD_IMAGES; ``kind`` tells the fan-out what a record is)
+    item       pk={tenant}#ITEM#{type}#{id}   sk=ITEM          + ByPipeline index keys
+    timeline   pk={tenant}#ITEM#{type}#{id}   sk=TL#{at}#{entry id}
+    contact    pk={tenant}#CONTACT#{key}      sk={type}#{id}   (key: email:x@y.z | phone:+E164)
+    counter    pk={tenant}#COUNTER            sk={type}        (the last item id of a type)
+Automation table
+    pipeline   pk={tenant}#PIPELINE#{id}      sk=META          + ByTenant index keys
+    rule       pk={tenant}#PIPELINE#{id}      sk=RULE#{rule id}
+    employee   pk={tenant}#EMPLOYEES          sk={employee id}
+    item type  pk={tenant}#TYPES              sk={code}
+Tenants table
+    tenant     pk={tenant}                    sk=TENANT
+    API key    pk={tenant}                    sk=APIKEY#{key id}
+"""
+
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+def _table(variable: str) -> str:
+    if (name := os.environ.get(variable)) is None:
+        raise OSError(f"{variable} is not set: the template's Globals set it for every function")
+    return name
+
+
+_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+class _Meta:
+    region = _REGION
+
+
+# ---------------------------------------------------------------- items table
+
+
+class ByPipeline(GlobalSecondaryIndex["ItemRecord"]):
+    class Meta:
+        index_name = "ByPipeline"
+        projection = AllProjection()
+
+    pipeline_key = UnicodeAttribute(hash_key=True)  # {tenant}#{type}#{pipeline}
+    stage_key = UnicodeAttribute(range_key=True)  # {stage}#{created at}#{id}
+
+
+class ItemsTableRecord(Model):
+    class Meta(_Meta):
+        table_name = _table("ITEMS_TABLE")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    tenant_id = UnicodeAttribute()
+
+
+class ItemRecord(ItemsTableRecord):
+    type = UnicodeAttribute()
+    id = UnicodeAttribute()
+    pipeline_id = UnicodeAttribute()
+    stage_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    amount = NumberAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    responsible_id = UnicodeAttribute(null=True)
+    emails = ListAttribute(of=UnicodeAttribute, default=list)
+    phones = ListAttribute(of=UnicodeAttribute, default=list)
+    company = UnicodeAttribute(null=True)
+    # Custom field values keep their JSON types (numbers, text, lists) as a raw map.
+    fields = MapAttribute(default=dict)
+    version = NumberAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    stage_entered_at = UnicodeAttribute(null=True)
+    last_move = MapAttribute(null=True)
+    pipeline_key = UnicodeAttribute()
+    stage_key = UnicodeAttribute()
+    by_pipeline = ByPipeline()
+
+
+class TimelineRecord(ItemsTableRecord):
+    entry_kind = UnicodeAttribute()
+    at = UnicodeAttribute()
+    by = UnicodeAttribute(null=True)
+    data = JSONAttribute()
+
+
+class ContactRecord(ItemsTableRecord):
+    item_type = UnicodeAttribute()
+    item_id = UnicodeAttribute()
+
+
+class CounterRecord(Model):
+    class Meta(_Meta):
+        table_name = _table("ITEMS_TABLE")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    last = NumberAttribute(default=0)
+
+
+# ---------------------------------------------------------------- automation table
+
+
+class ByTenant(GlobalSecondaryIndex["PipelineRecord"]):
+    class Meta:
+        index_name = "ByTenant"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    catalog_key = UnicodeAttribute(range_key=True)  # PIPELINE#{item type}#{pipeline id}
+
+
+class AutomationRecord(Model):
+    class Meta(_Meta):
+        table_name = _table("AUTOMATION_TABLE")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class PipelineRecord(AutomationRecord):
+    tenant_id = UnicodeAttribute()
+    catalog_key = UnicodeAttribute()
+    item_type = UnicodeAttribute()
+    name = UnicodeAttribute()
+    stages = JSONAttribute()
+    version = NumberAttribute()
+    is_default = BooleanAttribute(default=False)
+    by_tenant = ByTenant()
+
+
+class RuleRecord(AutomationRecord):
+    # The rule as the domain's JSON form: common settings, params and condition.
+    rule = JSONAttribute()
+
+
+class EmployeeRecord(AutomationRecord):
+    employee = JSONAttribute()
+
+
+class ItemTypeRecord(AutomationRecord):
+    item_type = JSONAttribute()
+
+
+# ---------------------------------------------------------------- tenants table
+
+
+class TenantsTableRecord(Model):
+    class Meta(_Meta):
+        table_name = _table("TENANTS_TABLE")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    # API keys only: the SHA-256 of the secret part; the key itself is shown once and never stored.
+    secret_hash = UnicodeAttribute(null=True)

@@ -1,0 +1,29 @@
+"""Domain errors; the API maps each kind to its HTTP status."""
+
+
+class CrmError(Exception):
+    """Base of every refusal the core makes; the message is meant for the user."""
+
+
+class Invalid(CrmError):
+    """The request is malformed or names something that does not fit (HTTP 422)."""
+
+
+class NotFound(CrmError):
+    """The named item, pipeline, stage, rule or employee does not exist for this tenant (HTTP 404)."""
+
+
+class Conflict(CrmError):
+    """The request is valid but the current state refuses it (HTTP 409)."""
+
+
+class MoveRefused(Conflict):
+    """The transition policy or an entry guard refused a stage move."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class StaleWrite(Conflict):
+    """Someone else changed the record between our read and our conditional write."""

@@ -1,0 +1,66 @@
+"""The item events the bus carries, derived from an item before and after one write.
+
+Only the items table's stream feeds this (the stream is the outbox): no code path publishes these
+events by hand after a write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crm.domain.model import Item
+
+SOURCE = "crm.items"
+
+
+@dataclass(frozen=True)
+class ItemEvent:
+    detail_type: str  # ItemCreated | ItemUpdated | StageChanged | ItemDeleted
+    detail: dict[str, Any]
+
+
+def _head(tenant_id: str, item: Item, event_id: str) -> dict[str, Any]:
+    return {
+        # The stream record's id: consumers deduplicate on it (a record can be published twice).
+        "event_id": event_id,
+        "tenant_id": tenant_id,
+        "item_type": item.type,
+        "item_id": item.id,
+        "pipeline_id": item.pipeline_id,
+        "stage_id": item.stage_id,
+        "version": item.version,
+    }
+
+
+def item_events(tenant_id: str, before: Item | None, after: Item | None, event_id: str) -> list[ItemEvent]:
+    if before is None and after is not None:
+        detail = _head(tenant_id, after, event_id) | {
+            "title": after.title,
+            "at": after.created_at.isoformat(),
+        }
+        return [ItemEvent("ItemCreated", detail)]
+    if after is None and before is not None:
+        return [ItemEvent("ItemDeleted", _head(tenant_id, before, event_id))]
+    assert before is not None and after is not None
+    events = []
+    changes = before.changes_to(after)
+    if changes:
+        detail = _head(tenant_id, after, f"{event_id}:fields") | {
+            "changes": {name: {"old": old, "new": new} for name, (old, new) in changes.items()},
+            "at": after.updated_at.isoformat(),
+        }
+        events.append(ItemEvent("ItemUpdated", detail))
+    if before.stage_id != after.stage_id and after.last_move is not None:
+        move = after.last_move
+        detail = _head(tenant_id, after, f"{event_id}:stage") | {
+            "from_stage": before.stage_id,
+            "to_stage": after.stage_id,
+            "by": move.by,
+            "cause": move.cause.kind.value,
+            "cause_ref": move.cause.ref,
+            "chain": list(move.cause.chain),
+            "at": move.at.isoformat(),
+        }
+        events.append(ItemEvent("StageChanged", detail))
+    return events

@@ -1,0 +1,342 @@
+"""The CRM's own objects: tenants, employees, item types, pipelines with stages, items, timeline.
+
+Plain dataclasses: persistence maps them from outside (``crm.adapters``), so nothing here knows
+about DynamoDB.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from crm.domain.errors import Invalid
+
+# Ids become parts of DynamoDB keys joined with '#', so they are restricted to a safe alphabet.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,39}$")
+
+
+def check_id(value: str, what: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise Invalid(f"{what} {value!r} must be 1-64 letters, digits, '_', '.' or '-'")
+    return value
+
+
+def slug(name: str, upper: bool = False) -> str:
+    """An id derived from a name: 'Preparing documents' -> 'PREPARING_DOCUMENTS' or 'preparing-documents'."""
+    words = re.findall(r"[A-Za-z0-9]+", name)
+    if not words:
+        raise Invalid(f"cannot derive an id from {name!r}: give one")
+    if upper:
+        return "_".join(words).upper()[:64]
+    return "-".join(words).lower()[:64]
+
+
+# ---------------------------------------------------------------- tenants and employees
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        if not TENANT_PATTERN.match(self.id):
+            raise Invalid("tenant id must be 3-40 lower-case letters, digits or '-'")
+
+
+@dataclass(frozen=True)
+class Employee:
+    id: str
+    name: str
+    email: str
+    phone: str | None = None
+    supervisor_id: str | None = None
+    time_zone: str = "UTC"
+    active: bool = True
+
+
+# ---------------------------------------------------------------- item types and their fields
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    ENUM = "enum"
+
+
+@dataclass(frozen=True)
+class FieldDefinition:
+    """A custom (user) field of an item type, like Bitrix24's UF_CRM_* fields."""
+
+    code: str
+    name: str
+    type: FieldType
+    required: bool = False
+    multiple: bool = False
+    options: tuple[str, ...] = ()
+
+    def coerce(self, value: Any) -> Any:
+        """The stored form of ``value``, or Invalid with a message a user can act on."""
+        if value is None:
+            if self.required:
+                raise Invalid(f"field {self.code!r} is required")
+            return None
+        if self.multiple:
+            if not isinstance(value, list):
+                raise Invalid(f"field {self.code!r} takes a list")
+            return [self._coerce_one(v) for v in value]
+        return self._coerce_one(value)
+
+    def _coerce_one(self, value: Any) -> Any:
+        match self.type:
+            case FieldType.STRING:
+                if not isinstance(value, str):
+                    raise Invalid(f"field {self.code!r} takes text")
+                return value
+            case FieldType.NUMBER:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise Invalid(f"field {self.code!r} takes a number")
+                return value
+            case FieldType.BOOLEAN:
+                if not isinstance(value, bool):
+                    raise Invalid(f"field {self.code!r} takes true or false")
+                return value
+            case FieldType.DATE:
+                try:
+                    return date.fromisoformat(value).isoformat()
+                except (TypeError, ValueError):
+                    raise Invalid(f"field {self.code!r} takes a date (YYYY-MM-DD)") from None
+            case FieldType.DATETIME:
+                try:
+                    parsed = datetime.fromisoformat(value)
+                except (TypeError, ValueError):
+                    raise Invalid(f"field {self.code!r} takes an ISO 8601 date-time") from None
+                if parsed.tzinfo is None:
+                    raise Invalid(f"field {self.code!r} needs a time zone offset")
+                return parsed.isoformat()
+            case FieldType.ENUM:
+                if value not in self.options:
+                    raise Invalid(f"field {self.code!r} takes one of {list(self.options)}")
+                return value
+
+
+BUILT_IN_TYPES = {"lead": "Lead", "deal": "Deal", "quote": "Quote", "invoice": "Invoice"}
+
+
+@dataclass(frozen=True)
+class ItemType:
+    """Lead, deal, quote, invoice, or a user-defined smart process; with its custom fields."""
+
+    code: str
+    name: str
+    fields: tuple[FieldDefinition, ...] = ()
+    built_in: bool = False
+
+    def field(self, code: str) -> FieldDefinition:
+        for definition in self.fields:
+            if definition.code == code:
+                return definition
+        raise Invalid(f"{self.code} has no field {code!r}")
+
+    def coerce_fields(self, values: dict[str, Any], *, complete: bool) -> dict[str, Any]:
+        """Validates custom field values; ``complete`` also checks that required fields are there."""
+        coerced = {code: self.field(code).coerce(value) for code, value in values.items()}
+        if complete:
+            for definition in self.fields:
+                if definition.required and coerced.get(definition.code) is None:
+                    raise Invalid(f"field {definition.code!r} is required")
+        return coerced
+
+
+# ---------------------------------------------------------------- pipelines and stages
+
+
+class StageSemantic(StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    name: str
+    color: str
+    sort: int
+    semantic: StageSemantic = StageSemantic.IN_PROGRESS
+
+    @property
+    def is_final(self) -> bool:
+        return self.semantic is not StageSemantic.IN_PROGRESS
+
+
+COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """One funnel of one item type: stages in order, in-progress ones first, then the final ones.
+
+    ``version`` grows with every change to the pipeline or its rules, so a warm container may keep
+    the configuration and a write can check it is still current.
+    """
+
+    id: str
+    item_type: str
+    name: str
+    stages: tuple[Stage, ...]
+    version: int = 1
+    is_default: bool = False
+
+    def __post_init__(self) -> None:
+        check_id(self.id, "pipeline id")
+        ids = [s.id for s in self.stages]
+        if not ids:
+            raise Invalid("a pipeline needs at least one stage")
+        if len(set(ids)) != len(ids):
+            raise Invalid("stage ids must be unique in a pipeline")
+        for stage in self.stages:
+            check_id(stage.id, "stage id")
+            if not COLOR_PATTERN.match(stage.color):
+                raise Invalid(f"stage {stage.id!r}: colour must be #RRGGBB")
+            if not stage.name.strip():
+                raise Invalid(f"stage {stage.id!r}: name must not be empty")
+        semantics = [s.semantic for s in self.stages]
+        first_final = next((i for i, s in enumerate(self.stages) if s.is_final), len(self.stages))
+        if any(not s.is_final for s in self.stages[first_final:]):
+            raise Invalid("final stages (success, failure) come after every in-progress stage")
+        if semantics.count(StageSemantic.SUCCESS) > 1:
+            raise Invalid("a pipeline has at most one success stage")
+
+    def stage(self, stage_id: str) -> Stage:
+        for stage in self.stages:
+            if stage.id == stage_id:
+                return stage
+        raise Invalid(f"pipeline {self.id!r} has no stage {stage_id!r}")
+
+    def has_stage(self, stage_id: str) -> bool:
+        return any(s.id == stage_id for s in self.stages)
+
+    @property
+    def first_stage(self) -> Stage:
+        return self.stages[0]
+
+    def with_stages(self, stages: list[Stage]) -> Pipeline:
+        """The pipeline with ``stages`` in the order given, re-numbered, at the next version."""
+        numbered = tuple(replace(s, sort=(i + 1) * 10) for i, s in enumerate(stages))
+        return replace(self, stages=numbered, version=self.version + 1)
+
+
+# ---------------------------------------------------------------- causes and items
+
+
+class CauseKind(StrEnum):
+    API = "api"
+    TRIGGER = "trigger"
+    ROBOT = "robot"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why something changed. ``ref`` names the rule or source event; ``chain`` lists the causes
+    that led here, so robots that move stages cannot loop for ever."""
+
+    kind: CauseKind
+    ref: str | None = None
+    chain: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "ref": self.ref, "chain": list(self.chain)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cause:
+        return cls(CauseKind(data["kind"]), data.get("ref"), tuple(data.get("chain") or ()))
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """The last stage move, stored on the item so the stream carries who, why and from where."""
+
+    from_stage: str | None
+    to_stage: str
+    by: str | None
+    cause: Cause
+    at: datetime
+
+
+@dataclass
+class Item:
+    type: str
+    id: str
+    pipeline_id: str
+    stage_id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    amount: float | None = None
+    currency: str | None = None
+    responsible_id: str | None = None
+    emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    company: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
+    stage_entered_at: datetime | None = None
+    last_move: StageMove | None = None
+
+    # The attributes a user may change with an update (stage changes go through the policy).
+    EDITABLE = ("title", "amount", "currency", "responsible_id", "emails", "phones", "company", "fields")
+
+    @property
+    def ref(self) -> str:
+        return f"{self.type}/{self.id}"
+
+    def value_of(self, name: str) -> Any:
+        """A field by the name conditions use: a standard attribute, or a custom field's code."""
+        if name in self.fields:
+            return self.fields[name]
+        if name in ("type", "id", "pipeline_id", "stage_id", *self.EDITABLE):
+            return getattr(self, name)
+        return None
+
+    def changes_to(self, other: Item) -> dict[str, tuple[Any, Any]]:
+        """Field -> (old, new) for every editable value that differs (custom fields one by one)."""
+        changes: dict[str, tuple[Any, Any]] = {}
+        for name in self.EDITABLE:
+            if name == "fields":
+                continue
+            if getattr(self, name) != getattr(other, name):
+                changes[name] = (getattr(self, name), getattr(other, name))
+        for code in sorted(set(self.fields) | set(other.fields)):
+            old, new = self.fields.get(code), other.fields.get(code)
+            if old != new:
+                changes[f"fields.{code}"] = (old, new)
+        return changes
+
+
+# ---------------------------------------------------------------- timeline
+
+
+class TimelineKind(StrEnum):
+    CREATED = "created"
+    STAGE_CHANGED = "stage_changed"
+    FIELDS_CHANGED = "fields_changed"
+    COMMENT = "comment"
+    MOVE_REFUSED = "move_refused"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    id: str
+    kind: TimelineKind
+    at: datetime
+    by: str | None
+    data: dict[str, Any]

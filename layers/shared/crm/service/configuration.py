@@ -1,0 +1,337 @@
+"""Use-cases on the tenant's configuration: employees, item types, pipelines and stages, rules."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from typing import Any
+
+from crm.adapters import automation, items
+from crm.domain import conditions
+from crm.domain.contacts import normal_email, normal_phone
+from crm.domain.errors import Conflict, Invalid, NotFound
+from crm.domain.model import (
+    BUILT_IN_TYPES,
+    Employee,
+    FieldDefinition,
+    FieldType,
+    Item,
+    ItemType,
+    Pipeline,
+    Stage,
+    StageSemantic,
+    check_id,
+    slug,
+)
+from crm.domain.rules import CATALOGUE, Delay, DelayKind, PipelineConfig, Repeat, Retry, Rule, RuleKind
+
+# ---------------------------------------------------------------- employees
+
+
+def create_employee(tenant_id: str, values: dict[str, Any]) -> Employee:
+    employee = _employee(tenant_id, values.get("id") or secrets.token_hex(4), values)
+    automation.save_employee(tenant_id, employee, new=True)
+    return employee
+
+
+def update_employee(tenant_id: str, employee_id: str, values: dict[str, Any]) -> Employee:
+    current = automation.get_employee(tenant_id, employee_id)
+    employee = _employee(tenant_id, employee_id, {**current.__dict__, **values})
+    automation.save_employee(tenant_id, employee, new=False)
+    return employee
+
+
+def _employee(tenant_id: str, employee_id: str, values: dict[str, Any]) -> Employee:
+    check_id(employee_id, "employee id")
+    supervisor = values.get("supervisor_id")
+    if supervisor is not None:
+        if supervisor == employee_id:
+            raise Invalid("an employee cannot supervise themselves")
+        automation.get_employee(tenant_id, supervisor)
+    return Employee(
+        id=employee_id,
+        name=values["name"],
+        email=normal_email(values["email"]),
+        phone=normal_phone(values["phone"]) if values.get("phone") else None,
+        supervisor_id=supervisor,
+        time_zone=values.get("time_zone") or "UTC",
+        active=values.get("active", True),
+    )
+
+
+# ---------------------------------------------------------------- item types
+
+# Custom field codes may not shadow these: conditions address both by name.
+STANDARD_ATTRIBUTES = {"type", "id", "pipeline_id", "stage_id", *Item.EDITABLE, "version"}
+
+
+def item_types(tenant_id: str) -> list[ItemType]:
+    stored = {t.code: t for t in automation.stored_item_types(tenant_id)}
+    built_in = [
+        stored.get(code) or ItemType(code, name, built_in=True) for code, name in BUILT_IN_TYPES.items()
+    ]
+    return built_in + [t for code, t in sorted(stored.items()) if code not in BUILT_IN_TYPES]
+
+
+def item_type(tenant_id: str, code: str) -> ItemType:
+    stored = automation.get_stored_item_type(tenant_id, code)
+    if stored is not None:
+        return stored
+    if code in BUILT_IN_TYPES:
+        return ItemType(code, BUILT_IN_TYPES[code], built_in=True)
+    raise NotFound(f"item type {code!r} does not exist")
+
+
+def _fields(values: list[dict[str, Any]]) -> tuple[FieldDefinition, ...]:
+    fields = []
+    for f in values:
+        definition = FieldDefinition(
+            code=check_id(f["code"], "field code"),
+            name=f["name"],
+            type=FieldType(f["type"]),
+            required=f.get("required", False),
+            multiple=f.get("multiple", False),
+            options=tuple(f.get("options") or ()),
+        )
+        if (definition.type is FieldType.ENUM) != bool(definition.options):
+            raise Invalid(f"field {definition.code!r}: options go with (and only with) the enum type")
+        if definition.code in STANDARD_ATTRIBUTES:
+            raise Invalid(f"field {definition.code!r} is a standard item attribute")
+        fields.append(definition)
+    if len({f.code for f in fields}) != len(fields):
+        raise Invalid("field codes must be unique")
+    return tuple(fields)
+
+
+def create_item_type(tenant_id: str, values: dict[str, Any]) -> ItemType:
+    code = check_id(values["code"], "item type code")
+    if code in BUILT_IN_TYPES or automation.get_stored_item_type(tenant_id, code):
+        raise Conflict(f"item type {code!r} exists already")
+    item_type_ = ItemType(code, values["name"], _fields(values.get("fields") or []))
+    automation.save_item_type(tenant_id, item_type_)
+    return item_type_
+
+
+def update_item_type(tenant_id: str, code: str, values: dict[str, Any]) -> ItemType:
+    current = item_type(tenant_id, code)
+    updated = replace(
+        current,
+        name=values.get("name") or current.name,
+        fields=_fields(values["fields"]) if values.get("fields") is not None else current.fields,
+    )
+    automation.save_item_type(tenant_id, updated)
+    return updated
+
+
+# ---------------------------------------------------------------- pipelines and stages
+
+
+def _stages(values: list[dict[str, Any]], existing: tuple[Stage, ...] = ()) -> list[Stage]:
+    taken = {s.id for s in existing}
+    stages = []
+    for value in values:
+        stage_id = value.get("id") or slug(value["name"], upper=True)
+        if stage_id in taken:
+            raise Conflict(f"stage {stage_id!r} exists already in this pipeline")
+        taken.add(stage_id)
+        stages.append(
+            Stage(
+                stage_id,
+                value["name"],
+                value.get("color") or "#39A8EF",
+                0,
+                StageSemantic(value.get("semantic") or "in_progress"),
+            )
+        )
+    return stages
+
+
+def create_pipeline(tenant_id: str, values: dict[str, Any]) -> Pipeline:
+    type_code = item_type(tenant_id, values["item_type"]).code
+    first = not automation.list_pipelines(tenant_id, type_code)
+    stages = _stages(values["stages"])
+    pipeline = Pipeline(
+        id=check_id(values.get("id") or slug(values["name"]), "pipeline id"),
+        item_type=type_code,
+        name=values["name"],
+        stages=tuple(replace(s, sort=(i + 1) * 10) for i, s in enumerate(stages)),
+        is_default=first,
+    )
+    automation.create_pipeline(tenant_id, pipeline)
+    return pipeline
+
+
+def default_pipeline(tenant_id: str, type_code: str) -> Pipeline:
+    pipelines = automation.list_pipelines(tenant_id, type_code)
+    if not pipelines:
+        raise Invalid(f"there is no {type_code} pipeline yet: create one first")
+    return next((p for p in pipelines if p.is_default), pipelines[0])
+
+
+def get_pipeline(tenant_id: str, pipeline_id: str, item_type_code: str | None = None) -> PipelineConfig:
+    config = automation.load(tenant_id, pipeline_id, fresh=True)
+    if item_type_code is not None and config.pipeline.item_type != item_type_code:
+        raise NotFound(f"{item_type_code} pipeline {pipeline_id!r} does not exist")
+    return config
+
+
+def _save(
+    tenant_id: str, config: PipelineConfig, stages: list[Stage] | None = None, **changes: Any
+) -> Pipeline:
+    before = config.pipeline
+    after = before.with_stages(stages if stages is not None else list(before.stages))
+    after = replace(after, **{k: v for k, v in changes.items() if k in ("name",)})
+    automation.save_pipeline(
+        tenant_id, before, after, put=changes.get("put", []), delete=changes.get("delete", [])
+    )
+    return after
+
+
+def rename_pipeline(tenant_id: str, pipeline_id: str, name: str) -> Pipeline:
+    return _save(tenant_id, get_pipeline(tenant_id, pipeline_id), name=name)
+
+
+def delete_pipeline(tenant_id: str, pipeline_id: str) -> None:
+    config = get_pipeline(tenant_id, pipeline_id)
+    if items.stage_has_items(tenant_id, config.pipeline.item_type, pipeline_id):
+        raise Conflict(f"pipeline {pipeline_id!r} still has items: move or delete them first")
+    automation.delete_pipeline(tenant_id, config)
+
+
+def add_stage(tenant_id: str, pipeline_id: str, values: dict[str, Any]) -> Pipeline:
+    config = get_pipeline(tenant_id, pipeline_id)
+    (stage,) = _stages([values], config.pipeline.stages)
+    stages = list(config.pipeline.stages)
+    after = values.get("after")
+    if after is None:
+        # A new in-progress stage goes before the final ones; a new final stage goes last.
+        position = (
+            len(stages)
+            if stage.is_final
+            else next((i for i, s in enumerate(stages) if s.is_final), len(stages))
+        )
+    else:
+        position = [s.id for s in stages].index(config.pipeline.stage(after).id) + 1
+    stages.insert(position, stage)
+    return _save(tenant_id, config, stages)
+
+
+def update_stage(tenant_id: str, pipeline_id: str, stage_id: str, values: dict[str, Any]) -> Pipeline:
+    config = get_pipeline(tenant_id, pipeline_id)
+    config.pipeline.stage(stage_id)
+    stages = [
+        replace(s, **{k: v for k, v in values.items() if v is not None and k in ("name", "color")})
+        if s.id == stage_id
+        else s
+        for s in config.pipeline.stages
+    ]
+    return _save(tenant_id, config, stages)
+
+
+def reorder_stages(tenant_id: str, pipeline_id: str, stage_ids: list[str]) -> Pipeline:
+    config = get_pipeline(tenant_id, pipeline_id)
+    current = {s.id: s for s in config.pipeline.stages}
+    if sorted(stage_ids) != sorted(current):
+        raise Invalid(f"give every stage of the pipeline exactly once: {sorted(current)}")
+    return _save(tenant_id, config, [current[i] for i in stage_ids])
+
+
+def delete_stage(tenant_id: str, pipeline_id: str, stage_id: str) -> Pipeline:
+    config = get_pipeline(tenant_id, pipeline_id)
+    pipeline = config.pipeline
+    pipeline.stage(stage_id)
+    if items.stage_has_items(tenant_id, pipeline.item_type, pipeline_id, stage_id):
+        raise Conflict(f"stage {stage_id!r} still has items: move them to another stage first")
+    # The stage's triggers and robots go with it.
+    doomed = [r.id for r in config.rules if r.stage_id == stage_id]
+    return _save(tenant_id, config, [s for s in pipeline.stages if s.id != stage_id], delete=doomed)
+
+
+# ---------------------------------------------------------------- triggers and robots
+
+
+def _rule(tenant_id: str, pipeline: Pipeline, kind: RuleKind, rule_id: str, values: dict[str, Any]) -> Rule:
+    stage = pipeline.stage(values["stage_id"])
+    if values.get("run_as"):
+        automation.get_employee(tenant_id, values["run_as"])
+    delay = values.get("delay") or {}
+    retry = values.get("retry") or {}
+    repeat = values.get("repeat")
+    return Rule(
+        id=rule_id,
+        kind=kind,
+        type_code=values["type_code"],
+        name=values.get("name") or CATALOGUE.get(kind, values["type_code"]).title,
+        stage_id=stage.id,
+        params=CATALOGUE.validated_params(kind, values["type_code"], values.get("params") or {}),
+        condition=conditions.parse(values["condition"]) if values.get("condition") else None,
+        run_as=values.get("run_as"),
+        sort=values.get("sort") or 0,
+        allow_backwards=bool(values.get("allow_backwards")),
+        delay=Delay(
+            DelayKind(delay.get("kind", "immediate")),
+            delay.get("minutes", 0),
+            delay.get("field"),
+            delay.get("working_time", False),
+        ),
+        after_previous=bool(values.get("after_previous")),
+        retry=Retry(**retry) if retry else Retry(),
+        repeat=Repeat(**repeat) if repeat else None,
+    )
+
+
+def _config_of_type(tenant_id: str, type_code: str, pipeline_id: str) -> PipelineConfig:
+    return get_pipeline(tenant_id, pipeline_id, item_type(tenant_id, type_code).code)
+
+
+def _existing(config: PipelineConfig, kind: RuleKind, rule_id: str) -> Rule:
+    rule = config.rule(rule_id)
+    if rule is None or rule.kind is not kind:
+        raise NotFound(f"{kind} {rule_id!r} does not exist in pipeline {config.pipeline.id!r}")
+    return rule
+
+
+def get_rule(tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, rule_id: str) -> Rule:
+    return _existing(_config_of_type(tenant_id, type_code, pipeline_id), kind, rule_id)
+
+
+def create_rule(
+    tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, values: dict[str, Any]
+) -> Rule:
+    config = _config_of_type(tenant_id, type_code, pipeline_id)
+    rule = _rule(tenant_id, config.pipeline, kind, secrets.token_hex(6), values)
+    _save(tenant_id, config, put=[rule])
+    return rule
+
+
+def update_rule(
+    tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, rule_id: str, values: dict[str, Any]
+) -> Rule:
+    config = _config_of_type(tenant_id, type_code, pipeline_id)
+    _existing(config, kind, rule_id)
+    rule = _rule(tenant_id, config.pipeline, kind, rule_id, values)
+    _save(tenant_id, config, put=[rule])
+    return rule
+
+
+def copy_rule(
+    tenant_id: str,
+    type_code: str,
+    pipeline_id: str,
+    kind: RuleKind,
+    rule_id: str,
+    stage_id: str,
+    target_pipeline_id: str | None,
+) -> Rule:
+    """A copy of the rule on another stage, of this pipeline or another of the same item type."""
+    source = get_rule(tenant_id, type_code, pipeline_id, kind, rule_id)
+    target = _config_of_type(tenant_id, type_code, target_pipeline_id or pipeline_id)
+    copy = replace(source, id=secrets.token_hex(6), stage_id=target.pipeline.stage(stage_id).id)
+    _save(tenant_id, target, put=[copy])
+    return copy
+
+
+def delete_rule(tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, rule_id: str) -> None:
+    config = _config_of_type(tenant_id, type_code, pipeline_id)
+    _existing(config, kind, rule_id)
+    _save(tenant_id, config, delete=[rule_id])
