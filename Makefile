@@ -29,7 +29,7 @@ cfn: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint cfn unit
+test: lint cfn build unit
 
 openapi: $(STAMP)
 	$(BIN)/python scripts/export_openapi.py docs/openapi.json

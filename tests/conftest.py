@@ -19,7 +19,12 @@ from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
-TABLES = {"ITEMS_TABLE": "ItemsTable", "AUTOMATION_TABLE": "AutomationTable", "TENANTS_TABLE": "TenantsTable"}
+TABLES = {
+    "ITEMS_TABLE": "ItemsTable",
+    "AUTOMATION_TABLE": "AutomationTable",
+    "TENANTS_TABLE": "TenantsTable",
+    "IDEMPOTENCY_TABLE": "IdempotencyTable",
+}
 
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -79,11 +84,12 @@ def create_tables(dynamodb) -> None:
 @pytest.fixture
 def aws():
     """moto for every AWS call, the template's tables created, warm caches emptied."""
-    from crm.adapters import automation
+    from crm.adapters import automation, idempotency
 
     with mock_aws():
         create_tables(boto3.client("dynamodb", region_name=REGION))
         automation._cache.clear()
+        idempotency._store.cache_clear()
         yield
         automation._cache.clear()
 

@@ -87,8 +87,10 @@ class Gateway:
         self.api = load_handler("api")
         self.authorizer = load_handler("authorizer")
 
-    def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Answer:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+    def call(
+        self, method: str, path: str, body: Any = None, key: str | None = None, headers: dict | None = None
+    ) -> Answer:
+        headers = {**({"Authorization": f"Bearer {key}"} if key else {}), **(headers or {})}
         event = proxy_event(method, path, body, headers)
         if event["resource"] == "/{proxy+}":
             if not key:

@@ -522,3 +522,21 @@ def test_triggers_and_robots_on_stages(api, sales, catalogue):
     call(api, "DELETE", "/pipelines/sales/stages/AWAITING_PAYMENT")
     remaining = call(api, "GET", base).body
     assert remaining["triggers"] == [] and remaining["robots"] == []
+
+
+def test_a_retried_create_with_the_same_idempotency_key_creates_one_item(api, sales):
+    body = {"title": "From the webform", "emails": ["lead@client.test"]}
+    headers_key = {"Idempotency-Key": "form-submission-42"}
+    first = api.call("POST", "/items/deal", body, api.key, headers=headers_key)
+    again = api.call("POST", "/items/deal", body, api.key, headers=headers_key)
+    assert first.status == again.status == 201
+    assert again.body == first.body
+    assert len(call(api, "GET", "/items/deal").body["items"]) == 1
+    other_body = api.call("POST", "/items/deal", {"title": "Else"}, api.key, headers=headers_key)
+    assert other_body.status == 422 and "Idempotency-Key" in other_body.body["message"]
+    # Keys are per tenant: another tenant's identical key is another request.
+    api.call(
+        "POST", "/pipelines", {"item_type": "deal", "name": "S", "stages": [{"name": "A"}]}, api.other_key
+    )
+    assert api.call("POST", "/items/deal", body, api.other_key, headers=headers_key).status == 201
+    assert len(call(api, "GET", "/items/deal").body["items"]) == 1

@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from crm.adapters import items as item_store
+from crm.adapters.idempotency import once
 from crm.api.context import tenant_id
 from crm.api.schemas import (
     CommentIn,
@@ -34,9 +35,25 @@ def find_items(
 
 
 @router.post("/items/<item_type>", tags=["items"])
-def create_item(item_type: str, body: ItemIn) -> tuple[ItemOut, int]:
-    values = body.model_dump(exclude={"by"})
-    return ItemOut.of(items.create_item(tenant_id(router), item_type, values, by=body.by)), 201
+def create_item(
+    item_type: str,
+    body: ItemIn,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key", description="a retried request with the same key creates nothing new"
+        ),
+    ] = None,
+) -> tuple[ItemOut, int]:
+    tenant, values = tenant_id(router), body.model_dump(exclude={"by"})
+
+    def create() -> dict:
+        return ItemOut.of(items.create_item(tenant, item_type, values, by=body.by)).model_dump(mode="json")
+
+    if idempotency_key is None:
+        return ItemOut.model_validate(create()), 201
+    request = {"type": item_type, **body.model_dump(mode="json")}
+    return ItemOut.model_validate(once(tenant, "create-item", idempotency_key, request, create)), 201
 
 
 @router.get("/items/<item_type>", tags=["items"])

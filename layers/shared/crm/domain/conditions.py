@@ -195,7 +195,7 @@ def _parse(data: Any, path: str, depth: int, count: list[int]) -> Condition:
     field, op = data.get("field"), data.get("op")
     if not isinstance(field, str) or not field:
         raise Invalid(f"{path}.field: the name of a field")
-    if op not in OPERATORS:
+    if not isinstance(op, str) or op not in OPERATORS:
         raise Invalid(f"{path}.op: one of {sorted(OPERATORS)}")
     value = data.get("value")
     if op in NO_VALUE:

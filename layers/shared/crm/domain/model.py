@@ -92,6 +92,8 @@ class FieldDefinition:
         if self.multiple:
             if not isinstance(value, list):
                 raise Invalid(f"field {self.code!r} takes a list")
+            if self.required and not value:
+                raise Invalid(f"field {self.code!r} is required")
             return [self._coerce_one(v) for v in value]
         return self._coerce_one(value)
 
