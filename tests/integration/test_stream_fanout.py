@@ -3,32 +3,11 @@ the template's StageChanged rule -> its SQS queue (moto delivers bus rules to SQ
 
 from __future__ import annotations
 
-import json
-
 import boto3
-import pytest
 
-from tests.conftest import REGION, LambdaContext, load_handler, template
+from tests.conftest import REGION, LambdaContext, load_handler
 from tests.gateway import Gateway
-
-
-@pytest.fixture
-def bus(aws):
-    """The bus with the template's StageChanged rule, plus a catch-all rule for the test to read."""
-    resources = template()["Resources"]
-    events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    events.create_event_bus(Name="crm-test")
-    queues = {}
-    for name, pattern in (
-        ("stage-changed", resources["StageChangedRule"]["Properties"]["EventPattern"]),
-        ("everything", {"source": ["crm.items"]}),
-    ):
-        url = sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name=name, EventBusName="crm-test", EventPattern=json.dumps(pattern))
-        events.put_targets(Rule=name, EventBusName="crm-test", Targets=[{"Id": "q", "Arn": arn}])
-        queues[name] = url
-    return sqs, queues
+from tests.integration.conftest import drain
 
 
 def stream_event(max_records: int = 100) -> dict:
@@ -45,15 +24,6 @@ def stream_event(max_records: int = 100) -> dict:
             "ApproximateCreationDateTime"
         ].timestamp()
     return {"Records": records}
-
-
-def drain(sqs, url) -> list[dict]:
-    bodies = []
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        for message in messages:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
 
 
 def test_item_writes_reach_the_bus_as_item_events(bus):
