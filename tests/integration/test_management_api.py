@@ -141,6 +141,12 @@ def test_employees(api):
         ).status
         == 404
     )
+    assert (
+        call(
+            api, "POST", "/employees", {"name": "X", "email": "x@acme.test", "time_zone": "Mars/Base"}
+        ).status
+        == 422
+    )
     assert call(api, "PATCH", "/employees/rep", {"name": "Rep Two"}).body["name"] == "Rep Two"
     assert call(api, "PATCH", "/employees/ghost", {"name": "x"}).status == 404
     assert {e["id"] for e in call(api, "GET", "/employees").body} == {boss.body["id"], "rep"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm.adapters import automation, items
 from crm.domain import conditions
@@ -48,13 +49,18 @@ def _employee(tenant_id: str, employee_id: str, values: dict[str, Any]) -> Emplo
         if supervisor == employee_id:
             raise Invalid("an employee cannot supervise themselves")
         automation.get_employee(tenant_id, supervisor)
+    time_zone = values.get("time_zone") or "UTC"
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"{time_zone!r} is not an IANA time zone (like Europe/Berlin)") from None
     return Employee(
         id=employee_id,
         name=values["name"],
         email=normal_email(values["email"]),
         phone=normal_phone(values["phone"]) if values.get("phone") else None,
         supervisor_id=supervisor,
-        time_zone=values.get("time_zone") or "UTC",
+        time_zone=time_zone,
         active=values.get("active", True),
     )
 
