@@ -10,7 +10,7 @@ from tests.integration.conftest import drain
 
 def test_every_function_has_sample_events():
     functions = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
-    assert functions == ["api", "authorizer", "fanout"]
+    assert functions == ["api", "authorizer", "fanout", "inbound_mail"]
     for name in functions:
         assert list((ROOT / "events" / name).glob("*.json")), f"no sample event for {name}"
 

@@ -17,6 +17,7 @@ Automation table
 Tenants table
     tenant     pk={tenant}                    sk=TENANT
     API key    pk={tenant}                    sk=APIKEY#{key id}
+Idempotency table: powertools' records, id={tenant}#{scope}#{hash}
 """
 
 from __future__ import annotations
@@ -172,3 +173,5 @@ class TenantsTableRecord(Model):
     created_at = UnicodeAttribute()
     # API keys only: the SHA-256 of the secret part; the key itself is shown once and never stored.
     secret_hash = UnicodeAttribute(null=True)
+    # Tenant only: the token in the tenant's inbound address ({tenant}+{token}@{inbound domain}).
+    mailbox_token = UnicodeAttribute(null=True)

@@ -14,9 +14,13 @@ from crm.domain.model import Tenant
 TENANT_SK = "TENANT"
 
 
-def create_tenant(tenant: Tenant) -> None:
+def create_tenant(tenant: Tenant, mailbox_token: str) -> None:
     record = TenantsTableRecord(
-        pk=tenant.id, sk=TENANT_SK, name=tenant.name, created_at=tenant.created_at.isoformat()
+        pk=tenant.id,
+        sk=TENANT_SK,
+        name=tenant.name,
+        created_at=tenant.created_at.isoformat(),
+        mailbox_token=mailbox_token,
     )
     try:
         record.save(condition=TenantsTableRecord.pk.does_not_exist())
@@ -26,12 +30,11 @@ def create_tenant(tenant: Tenant) -> None:
         raise
 
 
-def get_tenant(tenant_id: str) -> Tenant:
+def mailbox_token(tenant_id: str) -> str | None:
     try:
-        record = TenantsTableRecord.get(tenant_id, TENANT_SK)
+        return TenantsTableRecord.get(tenant_id, TENANT_SK).mailbox_token
     except DoesNotExist:
-        raise NotFound(f"tenant {tenant_id!r} does not exist") from None
-    return Tenant(tenant_id, record.name, datetime.fromisoformat(record.created_at))
+        return None
 
 
 def save_key(tenant_id: str, key_id: str, name: str, secret_hash: str, created_at: datetime) -> None:

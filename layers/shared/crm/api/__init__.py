@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
-from crm.api import automation, employees, items, keys, pipelines, types
+from crm.api import automation, employees, items, keys, mailbox, pipelines, types
 from crm.api.schemas import Message
 from crm.domain.errors import Conflict, CrmError, Invalid, MoveRefused, NotFound
 
@@ -12,7 +12,7 @@ TITLE = "CRM automation API"
 VERSION = "0.1.0"
 
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (employees, types, pipelines, items, automation, keys):
+for module in (employees, types, pipelines, items, automation, keys, mailbox):
     app.include_router(module.router)
 
 app.enable_swagger(path="/docs", title=TITLE, version=VERSION)

@@ -333,6 +333,7 @@ class TimelineKind(StrEnum):
     FIELDS_CHANGED = "fields_changed"
     COMMENT = "comment"
     MOVE_REFUSED = "move_refused"
+    EMAIL_RECEIVED = "email_received"
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def issue_key(tenant_id: str, name: str) -> IssuedKey:
 def create_tenant(name: str, tenant_id: str | None = None) -> IssuedKey:
     """A new tenant and its first API key (operator command; never an open route)."""
     tenant = Tenant(tenant_id or f"t-{secrets.token_hex(5)}", name, clock.now())
-    store.create_tenant(tenant)
+    store.create_tenant(tenant, mailbox_token=secrets.token_hex(8))
     return issue_key(tenant.id, "operator")
 
 
