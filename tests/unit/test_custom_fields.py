@@ -167,3 +167,10 @@ def test_conditions_see_custom_fields_and_standard_attributes_by_name():
     assert item.value_of("title") == "custom wins"  # a custom field shadows the attribute
     assert item.value_of("created_at") is None  # not a field conditions may read
     assert item.value_of("unknown") is None
+
+
+def test_a_required_text_field_refuses_blank_text():
+    definition = FieldDefinition("device", "Device", FieldType.STRING, required=True)
+    with pytest.raises(Invalid, match="required"):
+        definition.coerce("   ")
+    assert definition.coerce("X1") == "X1"

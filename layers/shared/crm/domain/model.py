@@ -102,6 +102,8 @@ class FieldDefinition:
             case FieldType.STRING:
                 if not isinstance(value, str):
                     raise Invalid(f"field {self.code!r} takes text")
+                if self.required and not value.strip():
+                    raise Invalid(f"field {self.code!r} is required")
                 return value
             case FieldType.NUMBER:
                 if isinstance(value, bool) or not isinstance(value, int | float):
