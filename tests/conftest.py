@@ -1,4 +1,5 @@
-"""Shared fixtures: fake AWS credentials, moto, tables built from template.yaml itself.
+"""Shared fixtures: fake AWS credentials, moto, tables built from template.yaml itself (with the
+local runtime's template loader).
 
 Environment variables are set at import time, before any application module is imported:
 pynamodb binds table names when its model classes are defined."""
@@ -14,18 +15,16 @@ from types import ModuleType
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
+
+from infra.template import Stack, create_tables, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
-TABLES = {
-    "ITEMS_TABLE": "ItemsTable",
-    "AUTOMATION_TABLE": "AutomationTable",
-    "TENANTS_TABLE": "TenantsTable",
-    "IDEMPOTENCY_TABLE": "IdempotencyTable",
-}
 
+# The functions' environment as the template resolves it (table, bus and bucket names), so tests and
+# deployment cannot drift apart; then the fake credentials and test-only settings.
+os.environ.update(Stack.load(ROOT / "template.yaml").environment())
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",
@@ -33,55 +32,13 @@ os.environ.update(
     AWS_SESSION_TOKEN="testing",
     AWS_DEFAULT_REGION=REGION,
     AWS_REGION=REGION,
-    EVENT_BUS_NAME="crm-test",
-    INBOUND_BUCKET="test-inbound-mail",
-    INBOUND_PREFIX="inbound/",
-    INBOUND_DOMAIN="inbound.example.com",
-    POWERTOOLS_SERVICE_NAME="crm-test",
-    POWERTOOLS_METRICS_NAMESPACE="CrmTest",
     POWERTOOLS_TRACE_DISABLED="1",
-    POWERTOOLS_DEV="0",
-    **{variable: f"test-{logical}" for variable, logical in TABLES.items()},
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short tags (!Ref, !GetAtt, ...) as plain {"Fn": value} mappings."""
-
-
-def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node):
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        return {name: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
 def template() -> dict:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
-
-
-def create_tables(dynamodb) -> None:
-    """Every table of the template, with its keys, indexes and stream, as the stack creates it."""
-    resources = template()["Resources"]
-    for variable, logical in TABLES.items():
-        props = resources[logical]["Properties"]
-        args = {
-            "TableName": os.environ[variable],
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "BillingMode": props["BillingMode"],
-        }
-        if "GlobalSecondaryIndexes" in props:
-            args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        if "StreamSpecification" in props:
-            args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-        dynamodb.create_table(**args)
+    return load_template(ROOT / "template.yaml")
 
 
 @pytest.fixture
@@ -90,7 +47,7 @@ def aws():
     from crm.adapters import automation, idempotency
 
     with mock_aws():
-        create_tables(boto3.client("dynamodb", region_name=REGION))
+        create_tables(boto3.client("dynamodb", region_name=REGION), Stack.load(ROOT / "template.yaml"))
         automation._cache.clear()
         idempotency._store.cache_clear()
         yield

@@ -42,7 +42,7 @@ def lambda_handler(event: SESEvent, context: LambdaContext) -> dict:
         logger.warning("mail for no known tenant", extra={"recipients": receipt.recipients})
         return {"recorded": 0}
     raw = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    parsed = parse_inbound(raw, fallback_id=mail.message_id)
+    parsed = parse_inbound(raw, fallback_id=mail.message_id, envelope_sender=mail.source)
     received_at = datetime.fromisoformat(mail.timestamp.replace("Z", "+00:00"))
     recorded = sum(len(record_inbound(t, parsed, received_at, f"s3://{BUCKET}/{key}")) for t in tenants)
     metrics.add_metric("InboundMailRecorded", MetricUnit.Count, recorded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
@@ -15,7 +16,7 @@ def bus(aws):
     """The bus with the template's StageChanged rule, plus a catch-all rule for the test to read."""
     resources = template()["Resources"]
     events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    events.create_event_bus(Name="crm-test")
+    events.create_event_bus(Name=os.environ["EVENT_BUS_NAME"])
     queues = {}
     for name, pattern in (
         ("stage-changed", resources["StageChangedRule"]["Properties"]["EventPattern"]),
@@ -23,8 +24,12 @@ def bus(aws):
     ):
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name=name, EventBusName="crm-test", EventPattern=json.dumps(pattern))
-        events.put_targets(Rule=name, EventBusName="crm-test", Targets=[{"Id": "q", "Arn": arn}])
+        events.put_rule(
+            Name=name, EventBusName=os.environ["EVENT_BUS_NAME"], EventPattern=json.dumps(pattern)
+        )
+        events.put_targets(
+            Rule=name, EventBusName=os.environ["EVENT_BUS_NAME"], Targets=[{"Id": "q", "Arn": arn}]
+        )
         queues[name] = url
     return sqs, queues
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from email.message import EmailMessage
 
 import boto3
@@ -11,13 +12,15 @@ import pytest
 from tests.conftest import REGION, LambdaContext, load_event, load_handler
 from tests.gateway import Gateway
 
+BUCKET = os.environ["INBOUND_BUCKET"]
+
 
 @pytest.fixture
 def mailbox(aws):
     from crm.service.tenants import create_tenant
 
     boto3.client("s3", region_name=REGION).create_bucket(
-        Bucket="test-inbound-mail", CreateBucketConfiguration={"LocationConstraint": REGION}
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
     )
     gateway, key = Gateway(), create_tenant("Demo", "demo").api_key
     gateway.call(
@@ -47,7 +50,7 @@ def deliver(
     message["Message-ID"] = "<CAF=quote-reply-42@client.test>"
     message.set_content("Hello,\n\nwe accept the quote. Please send the invoice.\n\nIvan")
     boto3.client("s3", region_name=REGION).put_object(
-        Bucket="test-inbound-mail", Key=f"inbound/{ses['mail']['messageId']}", Body=message.as_bytes()
+        Bucket=BUCKET, Key=f"inbound/{ses['mail']['messageId']}", Body=message.as_bytes()
     )
     ses["mail"]["destination"] = ses["receipt"]["recipients"] = [address]
     ses["receipt"]["virusVerdict"]["status"] = verdict
@@ -68,7 +71,7 @@ def test_mail_is_recorded_once_on_every_item_of_the_sender(mailbox):
     assert entry["data"]["subject"] == "Re: your quote for two forklifts"
     assert entry["data"]["from"] == "ivan.petrov@client.test"
     assert "we accept the quote" in entry["data"]["snippet"]
-    assert entry["data"]["raw"].startswith("s3://test-inbound-mail/inbound/")
+    assert entry["data"]["raw"].startswith(f"s3://{BUCKET}/inbound/")
     assert len(mail_entries(gateway, key, "/items/lead/1")) == 1
     assert mail_entries(gateway, key, "/items/deal/2") == []
 

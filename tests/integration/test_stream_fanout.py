@@ -3,6 +3,8 @@ the template's StageChanged rule -> its SQS queue (moto delivers bus rules to SQ
 
 from __future__ import annotations
 
+import os
+
 import boto3
 
 from tests.conftest import REGION, LambdaContext, load_handler
@@ -14,7 +16,7 @@ def stream_event(max_records: int = 100) -> dict:
     """The records written so far, as Lambda's DynamoDB event source hands them over."""
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     streams = boto3.client("dynamodbstreams", region_name=REGION)
-    arn = dynamodb.describe_table(TableName="test-ItemsTable")["Table"]["LatestStreamArn"]
+    arn = dynamodb.describe_table(TableName=os.environ["ITEMS_TABLE"])["Table"]["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=max_records)["Records"]

@@ -21,8 +21,9 @@ class InboundMail:
     snippet: str
 
 
-def parse_inbound(raw: bytes, fallback_id: str) -> InboundMail:
-    """Reads a raw RFC 5322 message; ``fallback_id`` (the SES message id) names one without Message-ID."""
+def parse_inbound(raw: bytes, fallback_id: str, envelope_sender: str = "") -> InboundMail:
+    """Reads a raw RFC 5322 message; ``fallback_id`` (the SES message id) names one without
+    Message-ID, ``envelope_sender`` (SMTP MAIL FROM) speaks for one without From."""
     message = BytesParser(policy=policy.default).parsebytes(raw)
 
     def addresses(*headers: str) -> tuple[str, ...]:
@@ -34,7 +35,8 @@ def parse_inbound(raw: bytes, fallback_id: str) -> InboundMail:
     text = body.get_content() if body is not None else ""
     return InboundMail(
         message_id=str(message.get("Message-ID") or fallback_id).strip(),
-        senders=addresses("Reply-To", "From") if message.get("Reply-To") else addresses("From"),
+        senders=(addresses("Reply-To", "From") if message.get("Reply-To") else addresses("From"))
+        or tuple(a for a in [envelope_sender.strip().lower()] if EMAIL_PATTERN.match(a)),
         recipients=addresses("To", "Cc"),
         subject=str(message.get("Subject") or ""),
         snippet=" ".join(text.split())[:SNIPPET],

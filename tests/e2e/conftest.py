@@ -1,0 +1,45 @@
+"""The local runtime with the real template and its demo tenant, started once for the e2e tests.
+
+Package-scoped rather than session-scoped: it is torn down when the e2e tests are done, so the
+unit and integration tests that run after them in the same process find their own environment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from infra.runtime import Options
+from tests.e2e.harness import Answer, http, running
+
+
+@dataclass
+class Local:
+    """What a user of ``make run`` has: the URLs and key from .local/demo.json."""
+
+    demo: dict[str, Any]
+
+    @property
+    def api_url(self) -> str:
+        return self.demo["api_url"]
+
+    @property
+    def smtp_port(self) -> int:
+        return self.demo["smtp"]["port"]
+
+    def call(self, method: str, path: str, body: Any = None, key: str | None = "demo") -> Answer:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if key is not None:
+            headers["Authorization"] = f"Bearer {self.demo['api_key'] if key == 'demo' else key}"
+        return http(method, f"{self.api_url}{path}", body, headers)
+
+
+@pytest.fixture(scope="package")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    demo_file = tmp_path_factory.mktemp("local") / "demo.json"
+    with running(Options(api_port=0, smtp_port=0, demo_file=demo_file)):
+        yield Local(json.loads(demo_file.read_text()))
