@@ -4,7 +4,8 @@
     make tenant ARGS="--name 'Acme Ltd' --endpoint http://127.0.0.1:PORT"        # the local runtime
 
 With --stack the table names come from the stack's outputs (your AWS credentials and region);
-with --endpoint from .local/demo.json's table names, or from --tables-from-env.
+with --endpoint (the runtime's moto endpoint, in .local/demo.json) from the template, as the local
+runtime names them.
 """
 
 from __future__ import annotations
@@ -42,18 +43,25 @@ def main() -> int:
             if output["OutputKey"] in OUTPUTS:
                 os.environ[OUTPUTS[output["OutputKey"]]] = output["OutputValue"]
     else:
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint
-        demo = json.loads((ROOT / ".local" / "demo.json").read_text())
-        os.environ.update({k: v for k, v in demo.get("tables", {}).items() if k in OUTPUTS.values()})
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        sys.path.insert(0, str(ROOT))
+        from infra.template import Stack
+
+        os.environ.update(Stack.load(ROOT / "template.yaml").environment())
+        os.environ.update(AWS_ENDPOINT_URL=args.endpoint, AWS_ACCESS_KEY_ID="local")
+        os.environ.update(AWS_SECRET_ACCESS_KEY="local")
+        os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
     missing = [v for v in OUTPUTS.values() if v not in os.environ]
     if missing:
         parser.error(f"table names not found: {missing}")
     sys.path.insert(0, str(ROOT / "layers" / "shared"))
+    from crm.domain.errors import CrmError
     from crm.service.tenants import create_tenant
 
-    issued = create_tenant(args.name, args.id)
+    try:
+        issued = create_tenant(args.name, args.id)
+    except CrmError as error:
+        print(f"create_tenant: {error}", file=sys.stderr)
+        return 1
     print(
         json.dumps(
             {"tenant_id": issued.tenant_id, "key_id": issued.key_id, "api_key": issued.api_key}, indent=2

@@ -112,3 +112,49 @@ def test_mail_for_an_address_no_rule_takes_is_refused(local: Local) -> None:
         pytest.raises(smtplib.SMTPRecipientsRefused),
     ):
         smtp.sendmail("someone@example.org", ["nobody@elsewhere.example"], "Subject: hi\r\n\r\nhi")
+
+
+def test_the_operator_command_creates_a_tenant_whose_key_works(local: Local) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "scripts/create_tenant.py",
+            "--name",
+            "Globex",
+            "--id",
+            "globex",
+            "--endpoint",
+            local.demo["moto_endpoint"],
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    issued = json.loads(done.stdout)
+    assert issued["tenant_id"] == "globex"
+    assert local.call("GET", "/pipelines", key=issued["api_key"]).status == 200
+    assert local.call("GET", "/pipelines", key=issued["api_key"]).body == []
+    again = subprocess.run(
+        [
+            sys.executable,
+            "scripts/create_tenant.py",
+            "--name",
+            "Globex",
+            "--id",
+            "globex",
+            "--endpoint",
+            local.demo["moto_endpoint"],
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode != 0 and "exists already" in again.stderr
