@@ -4,7 +4,6 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from crm.adapters.idempotency import CONFIG as IDEMPOTENCY
 from crm.api import app
 
 logger = Logger()
@@ -16,5 +15,4 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    IDEMPOTENCY.register_lambda_context(context)
     return app.resolve(event, context)

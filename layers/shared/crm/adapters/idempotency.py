@@ -35,8 +35,12 @@ def _store() -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 
 
-def once(tenant_id: str, scope: str, key: str, body: dict[str, Any], action: Callable[[], dict]) -> dict:
-    """``action()``'s result, computed once per (tenant, scope, key) within a day."""
+def once(
+    tenant_id: str, scope: str, key: str, body: dict[str, Any], action: Callable[[], dict], context: Any
+) -> dict:
+    """``action()``'s result, computed once per (tenant, scope, key) within a day. ``context`` (the
+    Lambda context) lets an in-progress record expire with the invocation that wrote it."""
+    CONFIG.register_lambda_context(context)
 
     @idempotent_function(
         data_keyword_argument="request",

@@ -6,7 +6,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from crm.adapters import items as item_store
-from crm.adapters.idempotency import once
 from crm.api.context import tenant_id
 from crm.api.schemas import (
     CommentIn,
@@ -52,8 +51,12 @@ def create_item(
 
     if idempotency_key is None:
         return ItemOut.model_validate(create()), 201
+    # Imported here: powertools idempotency (and boto3 with it) is only for keyed requests.
+    from crm.adapters.idempotency import once
+
     request = {"type": item_type, **body.model_dump(mode="json")}
-    return ItemOut.model_validate(once(tenant, "create-item", idempotency_key, request, create)), 201
+    stored = once(tenant, "create-item", idempotency_key, request, create, router.lambda_context)
+    return ItemOut.model_validate(stored), 201
 
 
 @router.get("/items/<item_type>", tags=["items"])

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-
 from crm.domain.errors import Invalid
 
 # Deliberately loose: the mail server is the judge of deliverability; this catches typing mistakes.
@@ -21,6 +19,8 @@ def normal_email(raw: str) -> str:
 
 def normal_phone(raw: str, region: str | None = None) -> str:
     """E.164 (+4930123456). Without a region the number must be written with its country code."""
+    import phonenumbers  # here: its metadata costs cold-start time and most requests carry no phone
+
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
