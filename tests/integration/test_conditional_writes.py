@@ -106,3 +106,29 @@ def test_concurrent_stage_moves_converge_to_one_stage_with_a_complete_history(aw
     # The history is a chain from the first stage to the stage the item is in now.
     assert moves[0][0] == "STAGE_1" and moves[-1][1] == final.stage_id
     assert all(a[1] == b[0] for a, b in itertools.pairwise(moves))
+
+
+def test_an_automatic_move_that_is_refused_is_journaled_on_the_timeline(aws):
+    from crm.adapters import items as store
+    from crm.domain.errors import MoveRefused
+    from crm.domain.model import Cause, CauseKind
+    from crm.domain.transitions import MAX_CHAIN_DEPTH, MoveRequest
+    from crm.service import items
+
+    _pipeline()
+    item = items.create_item("acme", "deal", {"title": "Looping"})
+    items.move_stage("acme", "deal", item.id, MoveRequest("STAGE_3", Cause(CauseKind.API)))
+    back = MoveRequest("STAGE_2", Cause(CauseKind.TRIGGER, ref="trigger-7"))
+    with pytest.raises(MoveRefused):
+        items.move_stage("acme", "deal", item.id, back)
+    deep = MoveRequest("STAGE_5", Cause(CauseKind.ROBOT, ref="robot-1", chain=("r",) * MAX_CHAIN_DEPTH))
+    with pytest.raises(MoveRefused):
+        items.move_stage("acme", "deal", item.id, deep)
+    final = store.get("acme", "deal", item.id)
+    entries, _ = store.timeline("acme", final, 100, None)
+    refused = [e.data for e in entries if e.kind.value == "move_refused"]
+    assert [(r["to"], r["reason"], r["cause"]["ref"]) for r in refused] == [
+        ("STAGE_5", "chain_too_deep", "robot-1"),
+        ("STAGE_2", "backwards", "trigger-7"),
+    ]
+    assert final.stage_id == "STAGE_3" and final.version == 2
