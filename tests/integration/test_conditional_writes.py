@@ -132,3 +132,38 @@ def test_an_automatic_move_that_is_refused_is_journaled_on_the_timeline(aws):
         ("STAGE_2", "backwards", "trigger-7"),
     ]
     assert final.stage_id == "STAGE_3" and final.version == 2
+
+
+def test_two_first_pipelines_of_a_type_at_once_make_one_default(aws, monkeypatch):
+    from crm.adapters import automation
+    from crm.service import configuration
+
+    first = configuration.create_pipeline(
+        "acme", {"item_type": "deal", "name": "Retail", "stages": [{"name": "A"}]}
+    )
+    # The second request read "no default yet" before the first one wrote it.
+    monkeypatch.setattr(automation, "default_pipeline_id", lambda tenant, item_type: None)
+    second = configuration.create_pipeline(
+        "acme", {"item_type": "deal", "name": "Online", "stages": [{"name": "A"}]}
+    )
+    monkeypatch.undo()
+    assert (first.is_default, second.is_default) == (True, False)
+    assert configuration.default_pipeline("acme", "deal").id == "retail"
+    assert [p.is_default for p in automation.list_pipelines("acme", "deal")].count(True) == 1
+
+
+def test_deleting_the_default_pipeline_hands_the_default_to_another(aws):
+    from crm.service import configuration, items
+
+    for name in ("Retail", "Online", "Wholesale"):
+        configuration.create_pipeline("acme", {"item_type": "deal", "name": name, "stages": [{"name": "A"}]})
+    configuration.delete_pipeline("acme", "retail")
+    successor = configuration.default_pipeline("acme", "deal")
+    assert successor.id in ("online", "wholesale") and successor.is_default
+    created = items.create_item("acme", "deal", {"title": "No pipeline named"})
+    assert created.pipeline_id == successor.id
+    items.delete_item("acme", "deal", created.id)
+    configuration.delete_pipeline("acme", "online")
+    configuration.delete_pipeline("acme", "wholesale")
+    with pytest.raises(Exception, match="no deal pipeline yet"):
+        configuration.default_pipeline("acme", "deal")

@@ -16,7 +16,14 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from crm.adapters.items import connection, pipeline_pk
-from crm.adapters.tables import AutomationRecord, EmployeeRecord, ItemTypeRecord, PipelineRecord, RuleRecord
+from crm.adapters.tables import (
+    AutomationRecord,
+    DefaultPipelineRecord,
+    EmployeeRecord,
+    ItemTypeRecord,
+    PipelineRecord,
+    RuleRecord,
+)
 from crm.domain import conditions
 from crm.domain.errors import Conflict, NotFound, StaleWrite
 from crm.domain.model import Employee, FieldDefinition, FieldType, ItemType, Pipeline, Stage, StageSemantic
@@ -160,12 +167,48 @@ def list_pipelines(tenant_id: str, item_type: str | None) -> list[Pipeline]:
     return [_pipeline(r) for r in records]
 
 
-def create_pipeline(tenant_id: str, pipeline: Pipeline) -> None:
+def _default_record(tenant_id: str, pipeline: Pipeline) -> DefaultPipelineRecord:
+    return DefaultPipelineRecord(
+        pk=f"{tenant_id}#PIPELINES", sk=f"DEFAULT#{pipeline.item_type}", pipeline_id=pipeline.id
+    )
+
+
+def default_pipeline_id(tenant_id: str, item_type: str) -> str | None:
     try:
-        _pipeline_record(tenant_id, pipeline).save(condition=PipelineRecord.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        record = DefaultPipelineRecord.get(
+            f"{tenant_id}#PIPELINES", f"DEFAULT#{item_type}", consistent_read=True
+        )
+    except DoesNotExist:
+        return None
+    return record.pipeline_id
+
+
+def _failed(error: TransactWriteError, position: int) -> bool:
+    reasons = error.cancellation_reasons or []
+    return (
+        position < len(reasons)
+        and reasons[position] is not None
+        and reasons[position].code == "ConditionalCheckFailed"
+    )
+
+
+def create_pipeline(tenant_id: str, pipeline: Pipeline) -> None:
+    """A default pipeline claims its type's default in the same transaction; StaleWrite if another
+    pipeline claimed it meanwhile."""
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.save(
+                _pipeline_record(tenant_id, pipeline), condition=PipelineRecord.pk.does_not_exist()
+            )
+            if pipeline.is_default:
+                transaction.save(
+                    _default_record(tenant_id, pipeline), condition=DefaultPipelineRecord.pk.does_not_exist()
+                )
+    except TransactWriteError as error:
+        if _failed(error, 0):
             raise Conflict(f"pipeline {pipeline.id!r} exists already") from None
+        if _failed(error, 1):
+            raise StaleWrite(f"another {pipeline.item_type} pipeline became the default meanwhile") from None
         raise
 
 
@@ -179,6 +222,10 @@ def save_pipeline(
             transaction.save(
                 _pipeline_record(tenant_id, after), condition=PipelineRecord.version == before.version
             )
+            if after.is_default and not before.is_default:
+                transaction.save(
+                    _default_record(tenant_id, after), condition=DefaultPipelineRecord.pk.does_not_exist()
+                )
             for rule in put:
                 transaction.save(_rule_record(tenant_id, after.id, rule))
             for rule_id in delete:
@@ -201,6 +248,9 @@ def delete_pipeline(tenant_id: str, config: PipelineConfig) -> None:
             )
             for rule in config.rules:
                 transaction.delete(RuleRecord(pk=pk, sk=f"RULE#{rule.id}"))
+            if config.pipeline.is_default:
+                default = _default_record(tenant_id, config.pipeline)
+                transaction.delete(default, condition=DefaultPipelineRecord.pipeline_id == config.pipeline.id)
     except TransactWriteError as error:
         if error.cause_response_code == "TransactionCanceledException":
             raise StaleWrite(f"pipeline {config.pipeline.id!r} changed meanwhile; read it again") from None

@@ -12,6 +12,7 @@ Items table (stream: NEW_AND_OLD_IMAGES; ``kind`` tells the fan-out what a recor
 Automation table
     pipeline   pk={tenant}#PIPELINE#{id}      sk=META          + ByTenant index keys
     rule       pk={tenant}#PIPELINE#{id}      sk=RULE#{rule id}
+    default    pk={tenant}#PIPELINES          sk=DEFAULT#{item type}   (the type's default pipeline)
     employee   pk={tenant}#EMPLOYEES          sk={employee id}
     item type  pk={tenant}#TYPES              sk={code}
 Tenants table
@@ -145,6 +146,12 @@ class PipelineRecord(AutomationRecord):
     version = NumberAttribute()
     is_default = BooleanAttribute(default=False)
     by_tenant = ByTenant()
+
+
+class DefaultPipelineRecord(AutomationRecord):
+    # One per item type: which pipeline items of that type enter when none is named. Read and
+    # claimed with strong consistency, so two first pipelines cannot both become the default.
+    pipeline_id = UnicodeAttribute()
 
 
 class RuleRecord(AutomationRecord):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from crm.adapters import automation, items
 from crm.domain import conditions
 from crm.domain.contacts import normal_email, normal_phone
-from crm.domain.errors import Conflict, Invalid, NotFound
+from crm.domain.errors import Conflict, Invalid, NotFound, StaleWrite
 from crm.domain.model import (
     BUILT_IN_TYPES,
     Employee,
@@ -153,25 +153,30 @@ def _stages(values: list[dict[str, Any]], existing: tuple[Stage, ...] = ()) -> l
 
 
 def create_pipeline(tenant_id: str, values: dict[str, Any]) -> Pipeline:
+    """The type's first pipeline becomes its default (where items go when no pipeline is named)."""
     type_code = item_type(tenant_id, values["item_type"]).code
-    first = not automation.list_pipelines(tenant_id, type_code)
     stages = _stages(values["stages"])
     pipeline = Pipeline(
         id=check_id(values.get("id") or slug(values["name"]), "pipeline id"),
         item_type=type_code,
         name=values["name"],
         stages=tuple(replace(s, sort=(i + 1) * 10) for i, s in enumerate(stages)),
-        is_default=first,
+        is_default=automation.default_pipeline_id(tenant_id, type_code) is None,
     )
-    automation.create_pipeline(tenant_id, pipeline)
+    try:
+        automation.create_pipeline(tenant_id, pipeline)
+    except StaleWrite:
+        # Another first pipeline of this type won the default at the same moment.
+        pipeline = replace(pipeline, is_default=False)
+        automation.create_pipeline(tenant_id, pipeline)
     return pipeline
 
 
 def default_pipeline(tenant_id: str, type_code: str) -> Pipeline:
-    pipelines = automation.list_pipelines(tenant_id, type_code)
-    if not pipelines:
+    pipeline_id = automation.default_pipeline_id(tenant_id, type_code)
+    if pipeline_id is None:
         raise Invalid(f"there is no {type_code} pipeline yet: create one first")
-    return next((p for p in pipelines if p.is_default), pipelines[0])
+    return automation.load(tenant_id, pipeline_id).pipeline
 
 
 def get_pipeline(tenant_id: str, pipeline_id: str, item_type_code: str | None = None) -> PipelineConfig:
@@ -202,6 +207,16 @@ def delete_pipeline(tenant_id: str, pipeline_id: str) -> None:
     if items.stage_has_items(tenant_id, config.pipeline.item_type, pipeline_id):
         raise Conflict(f"pipeline {pipeline_id!r} still has items: move or delete them first")
     automation.delete_pipeline(tenant_id, config)
+    if config.pipeline.is_default:
+        # The type keeps a default while it has pipelines: the next one listed takes over.
+        others = [
+            p for p in automation.list_pipelines(tenant_id, config.pipeline.item_type) if p.id != pipeline_id
+        ]
+        if others:
+            successor = automation.load(tenant_id, others[0].id, fresh=True).pipeline
+            automation.save_pipeline(
+                tenant_id, successor, replace(successor.with_stages(list(successor.stages)), is_default=True)
+            )
 
 
 def add_stage(tenant_id: str, pipeline_id: str, values: dict[str, Any]) -> Pipeline:
