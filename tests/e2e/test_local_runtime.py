@@ -120,41 +120,21 @@ def test_the_operator_command_creates_a_tenant_whose_key_works(local: Local) -> 
 
     from tests.conftest import ROOT
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "scripts/create_tenant.py",
-            "--name",
-            "Globex",
-            "--id",
-            "globex",
-            "--endpoint",
-            local.demo["moto_endpoint"],
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    def create_tenant() -> subprocess.CompletedProcess:
+        command = ["scripts/create_tenant.py", "--name", "Globex", "--id", "globex"]
+        return subprocess.run(
+            [sys.executable, *command, "--endpoint", local.demo["moto_endpoint"]],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    done = create_tenant()
+    assert done.returncode == 0, done.stderr
     issued = json.loads(done.stdout)
     assert issued["tenant_id"] == "globex"
     assert local.call("GET", "/pipelines", key=issued["api_key"]).status == 200
     assert local.call("GET", "/pipelines", key=issued["api_key"]).body == []
-    again = subprocess.run(
-        [
-            sys.executable,
-            "scripts/create_tenant.py",
-            "--name",
-            "Globex",
-            "--id",
-            "globex",
-            "--endpoint",
-            local.demo["moto_endpoint"],
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = create_tenant()
     assert again.returncode != 0 and "exists already" in again.stderr
