@@ -546,3 +546,18 @@ def test_a_retried_create_with_the_same_idempotency_key_creates_one_item(api, sa
     )
     assert api.call("POST", "/items/deal", body, api.other_key, headers=headers_key).status == 201
     assert len(call(api, "GET", "/items/deal").body["items"]) == 1
+
+
+def test_an_item_is_never_created_in_a_stage_deleted_by_another_container(api, sales):
+    from crm.adapters import automation
+
+    cached = automation.load("acme", "sales")
+    # Another container deletes a stage; this one still holds the pipeline with it.
+    assert call(api, "DELETE", "/pipelines/sales/stages/AWAITING_PAYMENT").status == 200
+    automation._cache[("acme", "sales")] = cached
+    refused = call(api, "POST", "/items/deal", {"title": "Late", "stage_id": "AWAITING_PAYMENT"})
+    assert refused.status == 422 and "AWAITING_PAYMENT" in refused.body["message"]
+    automation._cache[("acme", "sales")] = cached
+    created = call(api, "POST", "/items/deal", {"title": "Fine", "stage_id": "NEW"})
+    assert created.status == 201 and created.body["stage_id"] == "NEW"
+    assert [i["title"] for i in call(api, "GET", "/items/deal").body["items"]] == ["Fine"]

@@ -260,12 +260,29 @@ def next_id(tenant_id: str, item_type: str) -> str:
     return str(int(counter.last))
 
 
-def create(tenant_id: str, item: Item, entry: TimelineEntry) -> None:
-    with TransactWrite(connection=connection()) as transaction:
-        transaction.save(to_record(tenant_id, item), condition=ItemRecord.pk.does_not_exist())
-        transaction.save(_timeline_record(tenant_id, item, entry))
-        for contact in _contact_records(tenant_id, item, contact_keys(item.emails, item.phones)):
-            transaction.save(contact)
+def _check_pipeline(transaction: TransactWrite, tenant_id: str, item: Item, version: int) -> None:
+    # The stage was chosen on this version of the pipeline (maybe a warm container's copy): a stage
+    # deleted or reordered since then makes the write fail instead of landing in a stale stage.
+    transaction.condition_check(
+        PipelineRecord,
+        pipeline_pk(tenant_id, item.pipeline_id),
+        "META",
+        condition=PipelineRecord.version == version,
+    )
+
+
+def create(tenant_id: str, item: Item, entry: TimelineEntry, *, pipeline_version: int) -> None:
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.save(to_record(tenant_id, item), condition=ItemRecord.pk.does_not_exist())
+            transaction.save(_timeline_record(tenant_id, item, entry))
+            for contact in _contact_records(tenant_id, item, contact_keys(item.emails, item.phones)):
+                transaction.save(contact)
+            _check_pipeline(transaction, tenant_id, item, pipeline_version)
+    except TransactWriteError as error:
+        if error.cause_response_code == "TransactionCanceledException":
+            raise StaleWrite(f"pipeline {item.pipeline_id!r} changed meanwhile") from None
+        raise
 
 
 def replace_item(
@@ -289,12 +306,7 @@ def replace_item(
             for contact in _contact_records(tenant_id, after, old_keys - new_keys):
                 transaction.delete(contact)
             if pipeline_version is not None:
-                transaction.condition_check(
-                    PipelineRecord,
-                    pipeline_pk(tenant_id, after.pipeline_id),
-                    "META",
-                    condition=PipelineRecord.version == pipeline_version,
-                )
+                _check_pipeline(transaction, tenant_id, after, pipeline_version)
     except TransactWriteError as error:
         if error.cause_response_code == "TransactionCanceledException":
             raise StaleWrite(f"{after.ref} or its pipeline changed meanwhile; read it again") from None

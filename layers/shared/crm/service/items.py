@@ -39,35 +39,52 @@ def _check_responsible(tenant_id: str, employee_id: str | None) -> None:
 def create_item(tenant_id: str, type_code: str, values: dict[str, Any], by: str | None = None) -> Item:
     definition = item_type(tenant_id, type_code)
     pipeline_id = values.get("pipeline_id") or default_pipeline(tenant_id, type_code).id
-    pipeline = automation.load(tenant_id, pipeline_id).pipeline
-    if pipeline.item_type != type_code:
-        raise Invalid(f"pipeline {pipeline_id!r} is a {pipeline.item_type} pipeline, not a {type_code} one")
-    stage = pipeline.stage(values["stage_id"]) if values.get("stage_id") else pipeline.first_stage
     _check_responsible(tenant_id, values.get("responsible_id"))
     values = _contacts(values)
-    now = clock.now()
-    item = Item(
-        type=type_code,
-        id=items.next_id(tenant_id, type_code),
-        pipeline_id=pipeline.id,
-        stage_id=stage.id,
-        title=values["title"],
-        created_at=now,
-        updated_at=now,
-        amount=values.get("amount"),
-        currency=values.get("currency"),
-        responsible_id=values.get("responsible_id"),
-        emails=values.get("emails") or [],
-        phones=values.get("phones") or [],
-        company=values.get("company"),
-        fields=definition.coerce_fields(values.get("fields") or {}, complete=True),
-        stage_entered_at=now,
-    )
-    entry = TimelineEntry(
-        _entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
-    )
-    items.create(tenant_id, item, entry)
-    return item
+    fields = definition.coerce_fields(values.get("fields") or {}, complete=True)
+    item_id = None
+    for attempt in range(2):
+        # Decided on the cached pipeline; the write checks its version (see move_stage).
+        config = automation.load(tenant_id, pipeline_id, fresh=attempt > 0)
+        if values.get("stage_id") and not config.pipeline.has_stage(values["stage_id"]):
+            config = automation.load(tenant_id, pipeline_id, fresh=True)
+        pipeline = config.pipeline
+        if pipeline.item_type != type_code:
+            raise Invalid(
+                f"pipeline {pipeline_id!r} is a {pipeline.item_type} pipeline, not a {type_code} one"
+            )
+        stage = pipeline.stage(values["stage_id"]) if values.get("stage_id") else pipeline.first_stage
+        item_id = item_id or items.next_id(tenant_id, type_code)
+        now = clock.now()
+        item = Item(
+            type=type_code,
+            id=item_id,
+            pipeline_id=pipeline.id,
+            stage_id=stage.id,
+            title=values["title"],
+            created_at=now,
+            updated_at=now,
+            amount=values.get("amount"),
+            currency=values.get("currency"),
+            responsible_id=values.get("responsible_id"),
+            emails=values.get("emails") or [],
+            phones=values.get("phones") or [],
+            company=values.get("company"),
+            fields=fields,
+            stage_entered_at=now,
+        )
+        entry = TimelineEntry(
+            _entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
+        )
+        try:
+            items.create(tenant_id, item, entry, pipeline_version=config.version)
+        except StaleWrite:
+            automation.forget(tenant_id, pipeline_id)
+            if attempt:
+                raise
+            continue
+        return item
+    raise AssertionError("unreachable")
 
 
 def update_item(
