@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from crm.adapters import automation, items
@@ -11,6 +13,7 @@ from crm.domain import clock
 from crm.domain.contacts import normal_email, normal_phone
 from crm.domain.errors import Invalid, MoveRefused, StaleWrite
 from crm.domain.model import Cause, CauseKind, Item, TimelineEntry, TimelineKind
+from crm.domain.rules import PipelineConfig
 from crm.domain.transitions import MoveRequest, TransitionPolicy, moved
 from crm.service.configuration import default_pipeline, item_type
 
@@ -36,29 +39,45 @@ def _check_responsible(tenant_id: str, employee_id: str | None) -> None:
         automation.get_employee(tenant_id, employee_id)
 
 
+def _on_current_pipeline[T](
+    tenant_id: str, pipeline_id: str, stage_id: str | None, write: Callable[[PipelineConfig, bool], T]
+) -> T:
+    """``write(config, retry)``, decided on the warm container's copy of the pipeline and checked by
+    its version in the write itself; when the pipeline (or the item) changed meanwhile, once more on
+    a fresh copy. A stage the copy does not know may have been added since: that reloads at once."""
+    for retry in (False, True):
+        config = automation.load(tenant_id, pipeline_id, fresh=retry)
+        if not retry and stage_id and not config.pipeline.has_stage(stage_id):
+            config = automation.load(tenant_id, pipeline_id, fresh=True)
+        try:
+            return write(config, retry)
+        except StaleWrite:
+            automation.forget(tenant_id, pipeline_id)
+            if retry:
+                raise
+    raise AssertionError("unreachable")
+
+
 def create_item(tenant_id: str, type_code: str, values: dict[str, Any], by: str | None = None) -> Item:
     definition = item_type(tenant_id, type_code)
     pipeline_id = values.get("pipeline_id") or default_pipeline(tenant_id, type_code).id
     _check_responsible(tenant_id, values.get("responsible_id"))
     values = _contacts(values)
     fields = definition.coerce_fields(values.get("fields") or {}, complete=True)
-    item_id = None
-    for attempt in range(2):
-        # Decided on the cached pipeline; the write checks its version (see move_stage).
-        config = automation.load(tenant_id, pipeline_id, fresh=attempt > 0)
-        if values.get("stage_id") and not config.pipeline.has_stage(values["stage_id"]):
-            config = automation.load(tenant_id, pipeline_id, fresh=True)
+    # Allocated once the stage is known to be valid, and kept if the write is retried.
+    item_id = cache(lambda: items.next_id(tenant_id, type_code))
+
+    def write(config: PipelineConfig, retry: bool) -> Item:
         pipeline = config.pipeline
         if pipeline.item_type != type_code:
             raise Invalid(
                 f"pipeline {pipeline_id!r} is a {pipeline.item_type} pipeline, not a {type_code} one"
             )
         stage = pipeline.stage(values["stage_id"]) if values.get("stage_id") else pipeline.first_stage
-        item_id = item_id or items.next_id(tenant_id, type_code)
         now = clock.now()
         item = Item(
             type=type_code,
-            id=item_id,
+            id=item_id(),
             pipeline_id=pipeline.id,
             stage_id=stage.id,
             title=values["title"],
@@ -76,15 +95,10 @@ def create_item(tenant_id: str, type_code: str, values: dict[str, Any], by: str 
         entry = TimelineEntry(
             _entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
         )
-        try:
-            items.create(tenant_id, item, entry, pipeline_version=config.version)
-        except StaleWrite:
-            automation.forget(tenant_id, pipeline_id)
-            if attempt:
-                raise
-            continue
+        items.create(tenant_id, item, entry, pipeline_version=config.version)
         return item
-    raise AssertionError("unreachable")
+
+    return _on_current_pipeline(tenant_id, pipeline_id, values.get("stage_id"), write)
 
 
 def update_item(
@@ -128,36 +142,25 @@ def update_item(
 
 
 def move_stage(tenant_id: str, type_code: str, item_id: str, request: MoveRequest) -> tuple[Item, bool]:
-    """The item after the move, and whether it moved (False: it was in that stage already).
+    """The item after the move, and whether it moved (False: it was in that stage already)."""
+    item = items.get(tenant_id, type_code, item_id)
 
-    The decision uses the cached pipeline configuration; the write checks that configuration's
-    version, so a stale cache costs one retry, never a wrong move.
-    """
-    for attempt in range(2):
-        item = items.get(tenant_id, type_code, item_id)
-        config = automation.load(tenant_id, item.pipeline_id, fresh=attempt > 0)
-        if attempt == 0 and not config.pipeline.has_stage(request.to_stage):
-            # The stage may have been added since this container cached the pipeline.
-            config = automation.load(tenant_id, item.pipeline_id, fresh=True)
+    def write(config: PipelineConfig, retry: bool) -> tuple[Item, bool]:
+        current = items.get(tenant_id, type_code, item_id) if retry else item
         try:
-            target = POLICY.decide(item, config.pipeline, request)
+            target = POLICY.decide(current, config.pipeline, request)
         except MoveRefused as refusal:
             if request.cause.kind is not CauseKind.API:
-                _journal_refusal(tenant_id, item, request, refusal)
+                _journal_refusal(tenant_id, current, request, refusal)
             raise
         if target is None:
-            return item, False
-        after, entry = moved(item, target, request, clock.now(), _entry_id())
-        after = replace(after, version=item.version + 1)
-        try:
-            items.replace_item(tenant_id, item, after, entry, pipeline_version=config.version)
-        except StaleWrite:
-            automation.forget(tenant_id, item.pipeline_id)
-            if attempt:
-                raise
-            continue
+            return current, False
+        after, entry = moved(current, target, request, clock.now(), _entry_id())
+        after = replace(after, version=current.version + 1)
+        items.replace_item(tenant_id, current, after, entry, pipeline_version=config.version)
         return after, True
-    raise AssertionError("unreachable")
+
+    return _on_current_pipeline(tenant_id, item.pipeline_id, request.to_stage, write)
 
 
 def _journal_refusal(tenant_id: str, item: Item, request: MoveRequest, refusal: MoveRefused) -> None:
