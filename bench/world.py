@@ -145,7 +145,7 @@ class World:
         return records
 
     def invoke_fanout(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        return self.fanout.lambda_handler({"Records": records}, conftest.LambdaContext())
+        return self.fanout.lambda_handler({"Records": records}, conftest.lambda_context())
 
 
 def _epoch(change: dict[str, Any]) -> float:

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.functions import LambdaContext
 from infra.template import Stack, create_tables, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,19 +71,8 @@ def load_event(name: str) -> dict:
     return json.loads((ROOT / "events" / name).read_text())
 
 
-class LambdaContext:
-    function_name = "test-function"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:test-function"
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    log_group_name = "/aws/lambda/test-function"
-    log_stream_name = "2026/11/23/[$LATEST]abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-@pytest.fixture
 def lambda_context() -> LambdaContext:
-    return LambdaContext()
+    """The context Lambda passes to a handler (the local runtime's model of it)."""
+    return LambdaContext(
+        "test-function", f"arn:aws:lambda:{REGION}:123456789012:function:test-function", 512, 10
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.conftest import LambdaContext, load_event, load_handler
+from tests.conftest import lambda_context, load_event, load_handler
 
 API_ID = "a1b2c3d4e5"
 STAGE = "dev"
@@ -96,7 +96,7 @@ class Gateway:
             if not key:
                 return Answer(401, {"message": "Unauthorized"}, {})
             try:
-                policy = self.authorizer.lambda_handler(authorizer_event(event), LambdaContext())
+                policy = self.authorizer.lambda_handler(authorizer_event(event), lambda_context())
             except Exception as error:
                 assert str(error) == "Unauthorized"
                 return Answer(401, {"message": "Unauthorized"}, {})
@@ -107,7 +107,7 @@ class Gateway:
                 "principalId": policy["principalId"],
                 **policy["context"],
             }
-        result = self.api.lambda_handler(event, LambdaContext())
+        result = self.api.lambda_handler(event, lambda_context())
         body_text = result.get("body") or ""
         headers = dict(result.get("headers") or {})
         headers.update({k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()})

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tests.conftest import LambdaContext, load_event, load_handler
+from tests.conftest import lambda_context, load_event, load_handler
 
 
 def authorize(header: str | None):
@@ -14,7 +14,7 @@ def authorize(header: str | None):
     event["headers"] = {k: v for k, v in event["headers"].items() if k != "Authorization"}
     if header is not None:
         event["headers"]["Authorization"] = header
-    return load_handler("authorizer").lambda_handler(event, LambdaContext())
+    return load_handler("authorizer").lambda_handler(event, lambda_context())
 
 
 def test_a_valid_key_yields_its_tenant_in_the_context(aws):

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import boto3
 import pytest
 
-from tests.conftest import REGION, LambdaContext, load_event, load_handler
+from tests.conftest import REGION, lambda_context, load_event, load_handler
 from tests.gateway import Gateway
 
 BUCKET = os.environ["INBOUND_BUCKET"]
@@ -54,7 +54,7 @@ def deliver(
     )
     ses["mail"]["destination"] = ses["receipt"]["recipients"] = [address]
     ses["receipt"]["virusVerdict"]["status"] = verdict
-    return load_handler("inbound_mail").lambda_handler(event, LambdaContext())
+    return load_handler("inbound_mail").lambda_handler(event, lambda_context())
 
 
 def mail_entries(gateway, key, path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, LambdaContext, load_event, load_handler
+from tests.conftest import ROOT, lambda_context, load_event, load_handler
 from tests.integration.conftest import drain
 
 
@@ -24,20 +24,20 @@ def test_api_sample_events(aws):
     configuration.create_employee("demo", {"id": "anna", "name": "Anna", "email": "anna@demo.test"})
     items.create_item("demo", "deal", {"title": "Forklift"})
     api = load_handler("api")
-    listed = api.lambda_handler(load_event("api/get_pipelines.json"), LambdaContext())
+    listed = api.lambda_handler(load_event("api/get_pipelines.json"), lambda_context())
     assert listed["statusCode"] == 200 and '"sales"' in listed["body"]
-    moved = api.lambda_handler(load_event("api/move_stage.json"), LambdaContext())
+    moved = api.lambda_handler(load_event("api/move_stage.json"), lambda_context())
     assert moved["statusCode"] == 200 and '"PREPARATION"' in moved["body"]
 
 
 def test_authorizer_sample_event_carries_a_key_that_is_refused_until_issued(aws):
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        load_handler("authorizer").lambda_handler(load_event("authorizer/request.json"), LambdaContext())
+        load_handler("authorizer").lambda_handler(load_event("authorizer/request.json"), lambda_context())
 
 
 def test_fanout_sample_event_publishes_created_and_stage_changed(bus):
     sqs, queues = bus
-    answer = load_handler("fanout").lambda_handler(load_event("fanout/stage_changed.json"), LambdaContext())
+    answer = load_handler("fanout").lambda_handler(load_event("fanout/stage_changed.json"), lambda_context())
     assert answer == {"batchItemFailures": []}
     published = drain(sqs, queues["everything"])
     assert [e["detail-type"] for e in published] == ["ItemCreated", "StageChanged"]

@@ -7,7 +7,7 @@ import os
 
 import boto3
 
-from tests.conftest import REGION, LambdaContext, load_handler
+from tests.conftest import REGION, lambda_context, load_handler
 from tests.gateway import Gateway
 from tests.integration.conftest import drain
 
@@ -42,7 +42,7 @@ def test_item_writes_reach_the_bus_as_item_events(bus):
     gateway.call("DELETE", "/items/deal/1", None, key)
 
     event = stream_event()
-    answer = load_handler("fanout").lambda_handler(event, LambdaContext())
+    answer = load_handler("fanout").lambda_handler(event, lambda_context())
     assert answer == {"batchItemFailures": []}
 
     published = drain(sqs, queues["everything"])
@@ -76,16 +76,21 @@ def test_item_writes_reach_the_bus_as_item_events(bus):
     assert [e["detail"]["to_stage"] for e in drain(sqs, queues["stage-changed"])] == ["OFFER"]
 
 
-def test_fan_out_sends_ten_events_per_put_events_call(bus, monkeypatch):
+def new_leads_stream(count: int) -> dict:
+    """The stream records of a new tenant's leads pipeline and ``count`` leads."""
     from crm.service.tenants import create_tenant
 
     gateway, key = Gateway(), create_tenant("Acme", "acme").api_key
     gateway.call(
         "POST", "/pipelines", {"item_type": "lead", "name": "Leads", "stages": [{"name": "New"}]}, key
     )
-    for n in range(25):
+    for n in range(count):
         gateway.call("POST", "/items/lead", {"title": f"Lead {n}"}, key)
-    event = stream_event()
+    return stream_event()
+
+
+def test_fan_out_sends_ten_events_per_put_events_call(bus, monkeypatch):
+    event = new_leads_stream(25)
     calls = []
     client = boto3.client("events", region_name=REGION)
     client.meta.events.register(
@@ -94,7 +99,7 @@ def test_fan_out_sends_ten_events_per_put_events_call(bus, monkeypatch):
     from crm.adapters import eventbridge
 
     monkeypatch.setattr(eventbridge, "_client", lambda: client)
-    assert load_handler("fanout").lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert load_handler("fanout").lambda_handler(event, lambda_context()) == {"batchItemFailures": []}
     assert calls == [10, 10, 5]
     sqs, queues = bus
     assert len(drain(sqs, queues["everything"])) == 25
@@ -102,15 +107,8 @@ def test_fan_out_sends_ten_events_per_put_events_call(bus, monkeypatch):
 
 def test_entries_that_keep_failing_are_reported_from_the_first_failed_record(bus, monkeypatch):
     from crm.adapters import eventbridge
-    from crm.service.tenants import create_tenant
 
-    gateway, key = Gateway(), create_tenant("Acme", "acme").api_key
-    gateway.call(
-        "POST", "/pipelines", {"item_type": "lead", "name": "Leads", "stages": [{"name": "New"}]}, key
-    )
-    for n in range(3):
-        gateway.call("POST", "/items/lead", {"title": f"Lead {n}"}, key)
-    event = stream_event()
+    event = new_leads_stream(3)
     item_records = [
         r for r in event["Records"] if r["dynamodb"]["NewImage"].get("kind", {}).get("S") == "item"
     ]
@@ -136,7 +134,7 @@ def test_entries_that_keep_failing_are_reported_from_the_first_failed_record(bus
     throttled = Throttled()
     monkeypatch.setattr(eventbridge, "_client", lambda: throttled)
     monkeypatch.setattr(eventbridge.time, "sleep", lambda _: None)
-    answer = load_handler("fanout").lambda_handler(event, LambdaContext())
+    answer = load_handler("fanout").lambda_handler(event, lambda_context())
     assert throttled.calls == eventbridge.ATTEMPTS
     assert answer == {
         "batchItemFailures": [{"itemIdentifier": item_records[1]["dynamodb"]["SequenceNumber"]}]
