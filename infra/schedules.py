@@ -7,6 +7,7 @@ Not supported (a clear error at start-up): the ``L``, ``W`` and ``#`` cron modif
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,10 +24,10 @@ _MONTHS = {
 _WEEKDAYS = {name: number for number, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], 1)}
 
 
-class Expression:
+class Expression(ABC):
+    @abstractmethod
     def next_after(self, moment: datetime) -> datetime | None:
         """The first firing strictly after ``moment``, None if there is none."""
-        raise NotImplementedError
 
 
 @dataclass

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections import defaultdict, deque
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from infra.functions import Function, FunctionError
 log = logging.getLogger("infra.sources")
 
 
-class Worker(threading.Thread):
+class Worker(threading.Thread, ABC):
     """A loop that polls until the runtime stops; an unexpected error is logged, not fatal."""
 
     def __init__(self, name: str, stop: threading.Event) -> None:
@@ -38,8 +39,9 @@ class Worker(threading.Thread):
                 log.exception("%s: poll failed", self.name)
                 self.stop.wait(1)
 
+    @abstractmethod
     def poll(self) -> None:
-        raise NotImplementedError
+        """One round of work; returns when there is nothing more to do for now."""
 
 
 class Deliveries:
