@@ -9,7 +9,7 @@ check its version instead of reading it again.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -213,7 +213,7 @@ def create_pipeline(tenant_id: str, pipeline: Pipeline) -> None:
 
 
 def save_pipeline(
-    tenant_id: str, before: Pipeline, after: Pipeline, *, put: list[Rule] = (), delete: list[str] = ()
+    tenant_id: str, before: Pipeline, after: Pipeline, *, put: Sequence[Rule] = (), delete: Sequence[str] = ()
 ) -> None:
     """Writes ``after`` (one version above ``before``) with rule changes, all or nothing."""
     assert after.version == before.version + 1

@@ -23,9 +23,7 @@ def rule_types() -> list[RuleTypeOut]:
 
 @router.get("/automation/<item_type>/<pipeline_id>", tags=["automation"])
 def list_rules(item_type: str, pipeline_id: str) -> AutomationOut:
-    config = configuration.get_pipeline(
-        tenant_id(router), pipeline_id, configuration.item_type(tenant_id(router), item_type).code
-    )
+    config = configuration.pipeline_of_type(tenant_id(router), item_type, pipeline_id)
     return AutomationOut(
         pipeline=PipelineOut.of(config.pipeline),
         triggers=[RuleOut.of(r) for r in config.rules if r.kind is RuleKind.TRIGGER],

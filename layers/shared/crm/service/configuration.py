@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -187,14 +188,24 @@ def get_pipeline(tenant_id: str, pipeline_id: str, item_type_code: str | None = 
 
 
 def _save(
-    tenant_id: str, config: PipelineConfig, stages: list[Stage] | None = None, **changes: Any
+    tenant_id: str,
+    config: PipelineConfig,
+    stages: list[Stage] | None = None,
+    *,
+    name: str | None = None,
+    is_default: bool | None = None,
+    put: Sequence[Rule] = (),
+    delete: Sequence[str] = (),
 ) -> Pipeline:
+    """The pipeline at its next version, with these changes and rule changes, written all or nothing."""
     before = config.pipeline
     after = before.with_stages(stages if stages is not None else list(before.stages))
-    after = replace(after, **{k: v for k, v in changes.items() if k in ("name",)})
-    automation.save_pipeline(
-        tenant_id, before, after, put=changes.get("put", []), delete=changes.get("delete", [])
+    after = replace(
+        after,
+        name=before.name if name is None else name,
+        is_default=before.is_default if is_default is None else is_default,
     )
+    automation.save_pipeline(tenant_id, before, after, put=put, delete=delete)
     return after
 
 
@@ -213,10 +224,7 @@ def delete_pipeline(tenant_id: str, pipeline_id: str) -> None:
             p for p in automation.list_pipelines(tenant_id, config.pipeline.item_type) if p.id != pipeline_id
         ]
         if others:
-            successor = automation.load(tenant_id, others[0].id, fresh=True).pipeline
-            automation.save_pipeline(
-                tenant_id, successor, replace(successor.with_stages(list(successor.stages)), is_default=True)
-            )
+            _save(tenant_id, automation.load(tenant_id, others[0].id, fresh=True), is_default=True)
 
 
 def add_stage(tenant_id: str, pipeline_id: str, values: dict[str, Any]) -> Pipeline:
@@ -301,7 +309,7 @@ def _rule(tenant_id: str, pipeline: Pipeline, kind: RuleKind, rule_id: str, valu
     )
 
 
-def _config_of_type(tenant_id: str, type_code: str, pipeline_id: str) -> PipelineConfig:
+def pipeline_of_type(tenant_id: str, type_code: str, pipeline_id: str) -> PipelineConfig:
     return get_pipeline(tenant_id, pipeline_id, item_type(tenant_id, type_code).code)
 
 
@@ -313,13 +321,13 @@ def _existing(config: PipelineConfig, kind: RuleKind, rule_id: str) -> Rule:
 
 
 def get_rule(tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, rule_id: str) -> Rule:
-    return _existing(_config_of_type(tenant_id, type_code, pipeline_id), kind, rule_id)
+    return _existing(pipeline_of_type(tenant_id, type_code, pipeline_id), kind, rule_id)
 
 
 def create_rule(
     tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, values: dict[str, Any]
 ) -> Rule:
-    config = _config_of_type(tenant_id, type_code, pipeline_id)
+    config = pipeline_of_type(tenant_id, type_code, pipeline_id)
     rule = _rule(tenant_id, config.pipeline, kind, secrets.token_hex(6), values)
     _save(tenant_id, config, put=[rule])
     return rule
@@ -328,7 +336,7 @@ def create_rule(
 def update_rule(
     tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, rule_id: str, values: dict[str, Any]
 ) -> Rule:
-    config = _config_of_type(tenant_id, type_code, pipeline_id)
+    config = pipeline_of_type(tenant_id, type_code, pipeline_id)
     _existing(config, kind, rule_id)
     rule = _rule(tenant_id, config.pipeline, kind, rule_id, values)
     _save(tenant_id, config, put=[rule])
@@ -346,13 +354,13 @@ def copy_rule(
 ) -> Rule:
     """A copy of the rule on another stage, of this pipeline or another of the same item type."""
     source = get_rule(tenant_id, type_code, pipeline_id, kind, rule_id)
-    target = _config_of_type(tenant_id, type_code, target_pipeline_id or pipeline_id)
+    target = pipeline_of_type(tenant_id, type_code, target_pipeline_id or pipeline_id)
     copy = replace(source, id=secrets.token_hex(6), stage_id=target.pipeline.stage(stage_id).id)
     _save(tenant_id, target, put=[copy])
     return copy
 
 
 def delete_rule(tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, rule_id: str) -> None:
-    config = _config_of_type(tenant_id, type_code, pipeline_id)
+    config = pipeline_of_type(tenant_id, type_code, pipeline_id)
     _existing(config, kind, rule_id)
     _save(tenant_id, config, delete=[rule_id])
