@@ -15,7 +15,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from crm.adapters.items import connection, pipeline_pk
+from crm.adapters.items import pipeline_pk
 from crm.adapters.tables import (
     AutomationRecord,
     DefaultPipelineRecord,
@@ -23,6 +23,7 @@ from crm.adapters.tables import (
     ItemTypeRecord,
     PipelineRecord,
     RuleRecord,
+    connection,
 )
 from crm.domain import conditions
 from crm.domain.errors import Conflict, NotFound, StaleWrite

@@ -13,26 +13,23 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from crm.adapters.tables import ContactRecord, CounterRecord, ItemRecord, PipelineRecord, TimelineRecord
+from crm.adapters.tables import (
+    ContactRecord,
+    CounterRecord,
+    ItemRecord,
+    PipelineRecord,
+    TimelineRecord,
+    connection,
+)
 from crm.domain.contacts import contact_keys
 from crm.domain.errors import Invalid, NotFound, StaleWrite
 from crm.domain.model import Cause, Item, StageMove, TimelineEntry, TimelineKind
 
 ITEM_SK = "ITEM"
 MAX_PAGE = 100
-
-_connection: Connection | None = None
-
-
-def connection() -> Connection:
-    global _connection
-    if _connection is None:
-        _connection = Connection(region=ItemRecord.Meta.region)
-    return _connection
 
 
 def item_pk(tenant_id: str, item_type: str, item_id: str) -> str:

@@ -33,8 +33,9 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
+from pynamodb.models import Model as PynamoModel
 
 
 def _table(variable: str) -> str:
@@ -48,6 +49,31 @@ _REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 class _Meta:
     region = _REGION
+
+
+_connection: Connection | None = None
+
+
+def connection() -> Connection:
+    """The DynamoDB connection of this process, whose botocore client every model and transaction uses.
+
+    pynamodb gives each model class a connection of its own, and each builds a botocore session and
+    client on first use (60-140 ms apiece on a cold start); one shared client costs that once."""
+    global _connection
+    if _connection is None:
+        _connection = Connection(region=_REGION)
+    return _connection
+
+
+class Model(PynamoModel):
+    """A pynamodb model whose table connection sends through the shared ``connection()``'s client
+    (each model keeps its own key schema: subclasses of one table declare different indexes)."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = super()._get_connection()
+        table.connection._client = connection().client
+        return table
 
 
 # ---------------------------------------------------------------- items table
