@@ -8,8 +8,9 @@ through ``run.shared(fn)``, which computes ``fn(run)`` once per run.
     def rules_load_cold(run: Run) -> Measured:
         ...
 
-The verdict is "ok" when the value is at most the budget, "over budget" when above it, "info" for
-figures without a budget, and "error" when the figure could not be measured (the run then exits 1).
+The verdict is "ok" when the value is at most the budget (at least it, for a figure registered with
+``at_least=True``, such as a rate), "over budget" otherwise, "info" for figures without a budget,
+and "error" when the figure could not be measured (the run then exits 1).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Figure:
     budget: float | None
     title: str
     full_only: bool  # skipped by --quick
+    at_least: bool = False  # the budget is a floor (a rate), not a ceiling
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class Result:
             "verdict": self.verdict,
             "title": self.figure.title,
         }
+        if self.figure.at_least:
+            out["at_least"] = True
         if self.detail:
             out["detail"] = self.detail
         return out
@@ -67,7 +71,13 @@ FIGURES: dict[str, Figure] = {}
 
 
 def figure(
-    name: str, *, unit: str, budget: float | None = None, full_only: bool = False, title: str | None = None
+    name: str,
+    *,
+    unit: str,
+    budget: float | None = None,
+    at_least: bool = False,
+    full_only: bool = False,
+    title: str | None = None,
 ) -> Callable[[Callable[[Run], Measured | float]], Callable[[Run], Measured | float]]:
     """Registers a figure; its title is the first line of the function's docstring unless given."""
 
@@ -75,7 +85,7 @@ def figure(
         if name in FIGURES:
             raise ValueError(f"figure {name} is registered twice")
         title_ = title or (measure.__doc__ or name).strip().splitlines()[0]
-        FIGURES[name] = Figure(name, measure, unit, budget, title_, full_only)
+        FIGURES[name] = Figure(name, measure, unit, budget, title_, full_only, at_least)
         return measure
 
     return register
@@ -105,10 +115,10 @@ class Run:
         self.resources.close()
 
 
-def verdict(value: float, budget: float | None) -> str:
+def verdict(value: float, budget: float | None, at_least: bool = False) -> str:
     if budget is None:
         return "info"
-    return "ok" if value <= budget else "over budget"
+    return "ok" if (value >= budget if at_least else value <= budget) else "over budget"
 
 
 def _rounded(value: float) -> float:
@@ -134,7 +144,7 @@ def measure_all(run: Run, figures: list[Figure], progress: Callable[[str], None]
             if not isinstance(measured, Measured):
                 measured = Measured(measured)
             value: float | None = _rounded(measured.value)
-            outcome = "info" if measured.informative else verdict(value, fig.budget)
+            outcome = "info" if measured.informative else verdict(value, fig.budget, fig.at_least)
             detail = measured.detail
         except Exception as error:
             traceback.print_exc(file=sys.stderr)
@@ -161,7 +171,14 @@ def table(data: dict[str, dict[str, Any]], markdown: bool = False) -> str:
     """Results (as in the results file) as a plain-text table, or a Markdown one for the docs."""
     head = ("figure", "value", "unit", "budget", "verdict")
     rows = [
-        (name, _number(f["value"]), f["unit"], _number(f["budget"]), f["verdict"]) for name, f in data.items()
+        (
+            name,
+            _number(f["value"]),
+            f["unit"],
+            ("≥ " if f.get("at_least") else "") + _number(f["budget"]),
+            f["verdict"],
+        )
+        for name, f in data.items()
     ]
     if markdown:
         lines = ["| figure | value | unit | budget | verdict | what |", "|---|--:|---|--:|---|---|"]

@@ -7,6 +7,7 @@ and powertools reads its settings when their classes and objects are created.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -17,7 +18,6 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,14 @@ from infra.template import Stack
 log = logging.getLogger("infra.functions")
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+# Invocations of one function running at once, unless the template reserves a concurrency for it.
+DEFAULT_CONCURRENCY = 10
+
+# powertools' event handler keeps the event it is resolving in class-level state
+# (``BaseRouter.current_event``) that every resolver in the process shares: two events resolved at
+# once would read each other's request, tenant included. Lambda never runs two events in one
+# process; here, the functions that resolve events with it take turns.
+_RESOLVER_TURN = threading.Lock()
 
 
 @dataclass
@@ -94,9 +102,12 @@ class Function:
         # A layer that is not in this template (an ARN from elsewhere) has no source here to run.
         self.layer_dirs = [layer_dirs[arn] for arn in props.get("Layers", []) if arn in layer_dirs]
         self._handler: Callable[[Any, Any], Any] | None = None
-        # One sandbox per function: Lambda never runs two events through one instance at once, and
-        # handlers keep per-invocation state in module globals (the resolver's current event).
-        self._lock = threading.Lock()
+        # Lambda runs each event in a sandbox of its own, up to the function's concurrency; here the
+        # sandboxes share the handler's module (its warm caches and clients). 0 (throttled) is not
+        # emulated.
+        self.concurrency = int(props.get("ReservedConcurrentExecutions") or DEFAULT_CONCURRENCY)
+        self._sandboxes = threading.BoundedSemaphore(self.concurrency)
+        self._turn: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
 
     def load(self) -> None:
         """Import the handler module (its layers must be on sys.path already)."""
@@ -115,18 +126,29 @@ class Function:
                 spec.loader.exec_module(module)
         finally:
             sys.path.remove(str(self.code_dir))
-        self._handler = getattr(module, attribute)
+        self.use(getattr(module, attribute))
+
+    def use(self, handler: Callable[[Any, Any], Any]) -> None:
+        """Run ``handler`` for this function: what ``load`` imported, or a handler the caller has
+        imported itself (to drive the gateway in-process)."""
+        self._handler = handler
+        module = sys.modules.get(getattr(handler, "__module__", ""))
+        resolves = module is not None and _resolves_with_powertools(module)
+        if resolves:
+            log.info("%s resolves events with powertools: one at a time in this process", self.name)
+        self._turn = _RESOLVER_TURN if resolves else contextlib.nullcontext()
 
     def context(self) -> LambdaContext:
         return LambdaContext(self.name, self.arn, self.memory, self.timeout)
 
     def invoke(self, event: Any) -> Any:
         """Call the handler with ``event`` as Lambda would: the event and the result cross a JSON
-        boundary, one invocation at a time. Raises FunctionError when the handler fails."""
+        boundary; up to ``concurrency`` invocations run at once, the next waits for a free sandbox.
+        Raises FunctionError when the handler fails."""
         if self._handler is None:
             raise RuntimeError(f"{self.logical_id} is not loaded")
         payload = json.loads(json.dumps(event))
-        with self._lock:
+        with self._sandboxes, self._turn:
             context = self.context()
             try:
                 result = self._handler(payload, context)
@@ -178,7 +200,14 @@ class Function:
             log.error("%s: event from %s sent to the dead-letter queue", self.name, source)
 
 
-@contextmanager
+def _resolves_with_powertools(module: Any) -> bool:
+    api_gateway = sys.modules.get("aws_lambda_powertools.event_handler.api_gateway")
+    return api_gateway is not None and any(
+        isinstance(value, api_gateway.BaseRouter) for value in vars(module).values()
+    )
+
+
+@contextlib.contextmanager
 def _environment(variables: dict[str, str]):
     saved = {key: os.environ.get(key) for key in variables}
     os.environ.update(variables)

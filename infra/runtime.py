@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import json
 import logging
 import os
@@ -29,8 +30,8 @@ from typing import Any
 
 from moto.sqs.models import sqs_backends
 
-from infra import aws, demo, events, state
-from infra.api import Gateway, HttpServer, Request, Response, routes_of
+from infra import aws, demo, events, moto_dynamodb, moto_events, state
+from infra.api import Gateway, HttpServer, Request, Response
 from infra.functions import Function, functions_of
 from infra.mail import Mailroom, Outbox, SmtpServer
 from infra.sources import Deliveries, SqsEventSource, StreamEventSource, Worker
@@ -102,6 +103,8 @@ class Runtime:
     def _start_aws(self) -> timedelta:
         """moto with the template's resources (and the saved state); returns the saved clock offset."""
         stack, persist = self.stack, self.options.persist
+        moto_dynamodb.install()  # DynamoDB's isolation for concurrent writers, cheap transactions
+        moto_events.install()  # PutEvents without recompiling input paths per event
         endpoint = self.moto.start()
         # moto's backends are process-wide: an earlier runtime or mock in this process may have
         # left resources behind, and this runtime creates its own from scratch.
@@ -142,8 +145,9 @@ class Runtime:
             worker.start()
 
     def _serve(self) -> None:
-        gateway = Gateway(routes_of(self.stack, self.functions), self.stack.region, self.stack.account_id)
-        self.http = HttpServer(gateway, self._local, self.options.api_port)
+        self.http = HttpServer(
+            Gateway.from_stack(self.stack, self.functions), self._local, self.options.api_port
+        )
         self.http.start()
         self.mailroom = Mailroom(self.stack, self.functions, self.clients["s3"])
         if self.mailroom.rules:
@@ -279,6 +283,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-demo", action="store_true", help="do not create the demo tenant")
     parser.add_argument(
+        "--demo-file", type=Path, default=Options.demo_file, help="where the demo's key and URLs are written"
+    )
+    parser.add_argument(
         "--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter"
     )
     args = parser.parse_args(argv)
@@ -299,6 +306,7 @@ def main(argv: list[str] | None = None) -> None:
             moto_port=args.moto_port,
             persist=args.persist,
             demo=not args.no_demo,
+            demo_file=args.demo_file,
             parameters=dict(pair.split("=", 1) for pair in args.param),
         )
     )
@@ -315,6 +323,10 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         log.info("stopping")
         runtime.stop()
+        log.info("stopped")
+        # The interpreter's finalisation would collect garbage over every object the handlers and
+        # moto made, several times over (about 2 s): they all end with the process anyway.
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra import moto_dynamodb
 from infra.functions import LambdaContext
 from infra.template import Stack, create_tables, load_template
 
@@ -36,6 +37,9 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="1",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# DynamoDB's isolation for moto: conditional writes from several threads lose nothing, and a
+# cancelled transaction puts back only what it touched.
+moto_dynamodb.install()
 
 
 def template() -> dict:

@@ -1,12 +1,16 @@
 """The local runtime's API Gateway, on a throwaway template: routing, the REST proxy event, the
-REQUEST authorizer and its cache, CORS preflight, binary bodies and the gateway's own answers."""
+REQUEST authorizer and its cache, CORS preflight, binary bodies, the gateway's own answers, the
+HTTP server's refusals, and functions invoked concurrently up to their concurrency."""
 
 from __future__ import annotations
 
 import base64
 import json
+import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -60,7 +64,71 @@ TEMPLATE = """
         Type: AWS::Serverless::Function
         Properties:
           CodeUri: authorizer/
+      SlowFunction:
+        Type: AWS::Serverless::Function
+        Properties:
+          CodeUri: slow/
+          ReservedConcurrentExecutions: 2
+          Events:
+            Slow:
+              Type: Api
+              Properties: {RestApiId: !Ref Api, Path: /slow, Method: GET, Auth: {Authorizer: NONE}}
+      ResolverFunction:
+        Type: AWS::Serverless::Function
+        Properties:
+          CodeUri: resolver/
+          Events:
+            Resolved:
+              Type: Api
+              Properties: {RestApiId: !Ref Api, Path: "/resolved/{id}", Method: GET, Auth: {Authorizer: NONE}}
 """
+
+# Counts the invocations running at once (the sandboxes share this module in-process).
+CONCURRENCY_PROBE = """
+    import threading
+    import time
+
+    _lock = threading.Lock()
+    _running = [0]
+    _peak = [0]
+
+
+    def busy(seconds):
+        with _lock:
+            _running[0] += 1
+            _peak[0] = max(_peak[0], _running[0])
+        time.sleep(seconds)
+        with _lock:
+            _running[0] -= 1
+        return _peak[0]
+"""
+
+SLOW = (
+    CONCURRENCY_PROBE
+    + """
+    def behave(event, context):
+        return {"statusCode": 200, "body": json.dumps({"peak": busy(0.3)})}
+"""
+)
+
+RESOLVER = (
+    CONCURRENCY_PROBE
+    + """
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+    app = APIGatewayRestResolver()
+
+
+    @app.get("/resolved/<item>")
+    def resolved(item):
+        peak = busy(0.1)
+        return {"route": item, "event": app.current_event.path_parameters["id"], "peak": peak}
+
+
+    def behave(event, context):
+        return app.resolve(event, context)
+"""
+)
 
 ECHO = """
     import base64
@@ -112,7 +180,9 @@ AUTHORIZER = """
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     template = write_app(
-        tmp_path_factory.mktemp("gateway"), TEMPLATE, {"echo": ECHO, "authorizer": AUTHORIZER}
+        tmp_path_factory.mktemp("gateway"),
+        TEMPLATE,
+        {"echo": ECHO, "authorizer": AUTHORIZER, "slow": SLOW, "resolver": RESOLVER},
     )
     options = Options(template=template, api_port=0, smtp_port=0, demo=False, demo_file=None)
     with running(options) as runtime:
@@ -246,3 +316,44 @@ def test_a_body_over_10_mb_is_refused(app) -> None:
 
     assert answer.status == 413
     assert json.dumps(answer.body)
+
+
+def raw(app, request: bytes) -> bytes:
+    """Send bytes as they are and read until the server closes the connection."""
+    url = urlsplit(app[0])
+    with socket.create_connection((url.hostname, url.port), timeout=10) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize("lengths", [["-1"], ["ten"], ["5", "7"]])
+def test_a_content_length_that_is_not_one_number_gets_400_and_the_connection_closed(app, lengths) -> None:
+    head = "".join(f"Content-Length: {value}\r\n" for value in lengths)
+
+    received = raw(app, f"POST /files/x HTTP/1.1\r\nHost: local\r\n{head}\r\nhello".encode())
+
+    status_line, _, rest = received.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 400 Bad Request", received
+    assert json.loads(rest.partition(b"\r\n\r\n")[2]) == {
+        "message": "Content-Length must be one non-negative integer"
+    }
+
+
+def test_a_function_runs_concurrently_up_to_its_reserved_concurrency(app) -> None:
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: call(app, "GET", "/slow", token=None), range(6)))
+
+    assert {answer.status for answer in answers} == {200}
+    assert max(answer.body["peak"] for answer in answers) == 2
+
+
+def test_functions_resolving_with_powertools_take_turns_and_each_request_gets_its_own_event(app) -> None:
+    # powertools keeps the event being resolved in process-wide state: at once, they would mix up.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda n: call(app, "GET", f"/resolved/{n}", token=None), range(8)))
+
+    assert [(a.body["route"], a.body["event"]) for a in answers] == [(str(n), str(n)) for n in range(8)]
+    assert max(answer.body["peak"] for answer in answers) == 1

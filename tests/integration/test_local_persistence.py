@@ -46,3 +46,43 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         assert http("GET", f"{second.api_url}/_local/clock").body["offset_seconds"] >= 3600
         time.sleep(2)  # as long as a replay through stream and fan-out would take to show
         assert http("GET", f"{second.api_url}/_local/queues/StageChangedQueue").body["waiting"] == waiting
+
+
+def test_every_kind_of_attribute_value_survives_a_restart(tmp_path: Path) -> None:
+    import boto3
+
+    options = Options(api_port=0, smtp_port=0, persist=tmp_path / "state", demo=False, demo_file=None)
+    item = {
+        "pk": {"S": "persist#ITEM#kinds"},
+        "sk": {"S": "ITEM"},
+        "text": {"S": "Grüße"},
+        "number": {"N": "12.50"},
+        "blob": {"B": b"\x00\x89PNG"},
+        "texts": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2.5"]},
+        "blobs": {"BS": [b"\x01", b"\x02"]},
+        "nested": {
+            "M": {"blob": {"B": b"\xff"}, "list": {"L": [{"N": "1"}, {"BOOL": True}, {"NULL": True}]}}
+        },
+    }
+
+    def table(runtime) -> tuple:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=runtime.moto.endpoint,
+            region_name=runtime.stack.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        return client, runtime.stack.name("ItemsTable")
+
+    with running(options) as first:
+        client, name = table(first)
+        client.put_item(TableName=name, Item=item)
+        stored = client.get_item(TableName=name, Key={"pk": item["pk"], "sk": item["sk"]})["Item"]
+
+    with running(options) as second:
+        client, name = table(second)
+        restored = client.get_item(TableName=name, Key={"pk": item["pk"], "sk": item["sk"]})["Item"]
+
+    assert restored == stored
