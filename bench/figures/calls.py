@@ -1,11 +1,16 @@
 """AWS calls per operation, by function, service and API operation, against moto with warm caches.
 
-Each operation is done once beforehand on another item, so the measured one finds what a warm
-container has: the pipeline configuration cached, clients and connections made.
+Each operation is done once beforehand on another item (another contact, another message), so the
+measured one finds what a warm container has: the pipeline configuration cached, clients and
+connections made. The budgets are the floors of issue 8 (Performance II): a stage move or an update
+reads the item and writes one transaction; a create writes one transaction after at most one read;
+a contact look-up is one read of the contact index; inbound mail reads its message from S3 and
+records it with at most two DynamoDB calls, the same again on a redelivery.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +19,8 @@ from bench.registry import Measured, Run, figure
 from bench.world import SALES_ID, SALES_STAGES, Tenant, sample_rule, world
 
 RULES_ON_SALES = 8  # a trigger and a robot on each of the four stages
+SENDER = "ivan.petrov@client.test"  # the contact of two deals
+OTHER_SENDER = "olga.smirnova@client.test"  # the contact of one deal, for warm-ups
 
 
 def acme(run: Run) -> Tenant:
@@ -46,6 +53,65 @@ def item_create(run: Run) -> Calls:
     with LOG.recording() as calls:
         tenant.new_deal("Measured")
     return calls
+
+
+def item_create_keyed(run: Run) -> Calls:
+    """A create with an Idempotency-Key (a client that may retry), after one with another key."""
+    tenant = run.shared(acme)
+    tenant.new_deal("warm-up", headers={"Idempotency-Key": str(uuid.uuid4())})
+    with LOG.recording() as calls:
+        tenant.new_deal("Measured", headers={"Idempotency-Key": str(uuid.uuid4())})
+    return calls
+
+
+def item_update(run: Run) -> Calls:
+    tenant = run.shared(acme)
+    warm, measured = tenant.new_deal(), tenant.new_deal()
+    tenant.ok("PATCH", f"/items/deal/{warm}", {"title": "Two forklifts"})
+    with LOG.recording() as calls:
+        tenant.ok("PATCH", f"/items/deal/{measured}", {"title": "Two forklifts"})
+    return calls
+
+
+def contacts(run: Run) -> Tenant:
+    """acme with two deals whose contact is SENDER and one whose contact is OTHER_SENDER."""
+    tenant = run.shared(acme)
+    tenant.new_deal("Two forklifts", emails=[SENDER])
+    tenant.new_deal("Service contract", emails=[SENDER.upper()])  # the index keys it lower-cased
+    tenant.new_deal("Pallets", emails=[OTHER_SENDER])
+    return tenant
+
+
+def contact_lookup(run: Run) -> Calls:
+    tenant = run.shared(contacts)
+    tenant.ok("GET", f"/items?email={OTHER_SENDER}")
+    with LOG.recording() as calls:
+        found = tenant.ok("GET", f"/items?email={SENDER}")
+    if len(found) != 2:
+        raise RuntimeError(f"the look-up found {len(found)} items, not the contact's 2")
+    return calls
+
+
+@dataclass(frozen=True)
+class MailDelivery:
+    first: Calls
+    redelivery: Calls  # the same receipt event again (SES or Lambda retrying)
+
+
+def inbound_mail(run: Run) -> MailDelivery:
+    """A message from the contact of two deals, delivered and then redelivered, after a warm-up
+    message from another contact."""
+    w, tenant = run.shared(world), run.shared(contacts)
+    address = tenant.mailbox()
+    w.invoke_inbound_mail(w.mail_event(address, OTHER_SENDER, "warm-up-message"))
+    event = w.mail_event(address, SENDER, "measured-message")
+    with LOG.recording() as first:
+        recorded = w.invoke_inbound_mail(event)
+    with LOG.recording() as again:
+        recorded_again = w.invoke_inbound_mail(event)
+    if recorded.get("recorded") != 2 or recorded_again.get("recorded") != 0:
+        raise RuntimeError(f"delivery answered {recorded}, redelivery {recorded_again}")
+    return MailDelivery(first, again)
 
 
 @dataclass(frozen=True)
@@ -106,11 +172,15 @@ def _detail(calls: Calls) -> dict[str, Any]:
 # ---------------------------------------------------------------- figures
 
 
+def _dynamodb_calls(calls: Calls, function: str) -> Measured:
+    """The function's DynamoDB calls; the detail has every call of the operation."""
+    return Measured(len(calls.of(function=function, service="DynamoDB")), _detail(calls))
+
+
 @figure("calls.stage_move.api.dynamodb", unit="calls", budget=2)
 def stage_move_api(run: Run) -> Measured:
     """DynamoDB calls of the API function for a manual stage move (the floor is one write)."""
-    calls = run.shared(stage_move).of(function="api")
-    return Measured(len(calls.of(service="DynamoDB")), _detail(calls))
+    return _dynamodb_calls(run.shared(stage_move).of(function="api"), "api")
 
 
 @figure("calls.stage_move.authorizer", unit="calls")
@@ -127,11 +197,57 @@ def stage_move_total(run: Run) -> Measured:
     return Measured(len(calls), _detail(calls))
 
 
-@figure("calls.item_create.api", unit="calls")
+@figure("calls.item_create.api.dynamodb", unit="calls", budget=2)
 def item_create_api(run: Run) -> Measured:
-    """AWS calls of the API function to create an item (the authorizer's are in the detail)."""
-    calls = run.shared(item_create)
-    return Measured(len(calls.of(function="api")), _detail(calls))
+    """DynamoDB calls of the API function to create an item (the authorizer's are in the detail)."""
+    return _dynamodb_calls(run.shared(item_create), "api")
+
+
+@figure("calls.item_create_keyed.api.dynamodb", unit="calls", budget=2)
+def item_create_keyed_api(run: Run) -> Measured:
+    """DynamoDB calls of the API function to create an item with an Idempotency-Key."""
+    return _dynamodb_calls(run.shared(item_create_keyed), "api")
+
+
+@figure("calls.item_update.api.dynamodb", unit="calls", budget=2)
+def item_update_api(run: Run) -> Measured:
+    """DynamoDB calls of the API function to update an item's title (PATCH)."""
+    return _dynamodb_calls(run.shared(item_update), "api")
+
+
+@figure("calls.contact_lookup.api.dynamodb", unit="calls", budget=1)
+def contact_lookup_api(run: Run) -> Measured:
+    """DynamoDB calls of the API function to find a contact's two items (GET /items?email=)."""
+    return _dynamodb_calls(run.shared(contact_lookup), "api")
+
+
+def _mail(run: Run, delivery: str, service: str) -> Measured:
+    calls: Calls = getattr(run.shared(inbound_mail), delivery)
+    return Measured(len(calls.of(function="inbound_mail", service=service)), _detail(calls))
+
+
+@figure("calls.inbound_mail.first.dynamodb", unit="calls", budget=2)
+def inbound_mail_dynamodb(run: Run) -> Measured:
+    """DynamoDB calls of the inbound-mail function for a message from the contact of two items."""
+    return _mail(run, "first", "DynamoDB")
+
+
+@figure("calls.inbound_mail.first.s3", unit="calls", budget=1)
+def inbound_mail_s3(run: Run) -> Measured:
+    """S3 calls of the inbound-mail function for that message (reading the raw message)."""
+    return _mail(run, "first", "S3")
+
+
+@figure("calls.inbound_mail.redelivery.dynamodb", unit="calls", budget=2)
+def inbound_mail_redelivery_dynamodb(run: Run) -> Measured:
+    """DynamoDB calls of the inbound-mail function when the same message is delivered again."""
+    return _mail(run, "redelivery", "DynamoDB")
+
+
+@figure("calls.inbound_mail.redelivery.s3", unit="calls", budget=1)
+def inbound_mail_redelivery_s3(run: Run) -> Measured:
+    """S3 calls of the inbound-mail function when the same message is delivered again."""
+    return _mail(run, "redelivery", "S3")
 
 
 @figure("calls.fanout.put_events_per_10_events", unit="calls", budget=1)

@@ -1,33 +1,85 @@
-"""Cost per million manual stage moves at AWS list prices, from the counts of the call figures.
+"""Cost per million manual stage moves at AWS list prices: a model, from the counts of the call
+figures and the handlers' warm durations measured in the same run.
 
 Per move: one API Gateway REST request; the authorizer and the API function, each one invocation
-billed for its compute plus the latency of the calls it made (bench/prices.json's assumptions), at
-the memory size template.yaml gives it (arm64); the DynamoDB request units of those calls; the
-stream records the move writes, fanned out in invocations of a fixed number of records, each event
-one EventBridge custom event; each StageChanged event one SQS message (sent by the rule, received
-and deleted in batches by its consumer). Stream reads by Lambda are free; CloudWatch Logs, X-Ray
-traces, storage and data transfer are not counted.
+billed for its compute plus the latency of the calls it made, at the memory size template.yaml
+gives it (arm64); the DynamoDB request units of those calls; the stream records the move writes,
+fanned out in invocations of a fixed number of records, each event one EventBridge custom event;
+each StageChanged event one SQS message (sent by the rule, received and deleted in batches by its
+consumer). Stream reads by Lambda are free; CloudWatch Logs, X-Ray traces, storage and data
+transfer are not counted.
+
+Measured: each handler's compute, as the CPU time of warm invocations in this process (stage moves
+through the authorizer and the API, fan-out batches of ten item records), less the time inside
+moto's backend; the tracer is off there (the test suite's environment). Assumed (bench/prices.json,
+labelled in the detail): the latency of each AWS call (moto's is not DynamoDB's or EventBridge's),
+the CPU share of a function of the template's memory size (a full vCPU at 1,769 MB) and that a
+vCPU there is as fast as a core of this machine, and the prices as of their date.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import statistics
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import template
-from bench.figures.calls import fanout_batch, stage_move
-from bench.hooks import Calls
+from bench.figures.calls import acme, fanout_batch, stage_move
+from bench.hooks import LOG, Calls
 from bench.registry import Measured, Run, figure
+from bench.world import SALES_STAGES, world
 
 PRICES = Path(__file__).resolve().parent.parent / "prices.json"
+TIMED_MOVES, QUICK_TIMED_MOVES = 40, 10
+FANOUT_BATCH = 10  # item records per timed fan-out invocation
 
 
-def _billed_ms(function: str, calls: Calls, assumptions: dict[str, Any], waited_ms: float = 0) -> int:
+@dataclass(frozen=True)
+class WarmDurations:
+    cpu_ms: dict[str, list[float]]  # per function, each timed warm invocation
+
+    def median(self, function: str) -> float:
+        return statistics.median(self.cpu_ms[function])
+
+
+def warm_durations(run: Run) -> WarmDurations:
+    """Stage moves of fresh deals through the authorizer and the API, then their item records in
+    fan-out batches of ten, each after one to warm up; the call log is off (its bookkeeping is not
+    the function's)."""
+    w, tenant = run.shared(world), run.shared(acme)
+    handlers = {"api": w.gateway.api, "authorizer": w.gateway.authorizer, "fanout": w.fanout}
+    count = QUICK_TIMED_MOVES if run.quick else TIMED_MOVES
+    deals = [tenant.new_deal(f"Timed {n}") for n in range(1 + count)]
+    start = w.stream_position()
+    with LOG.off():
+        tenant.move(deals[0], SALES_STAGES[1])  # warm-up
+        marks = {f: len(h.cpu_ms) for f, h in handlers.items()}
+        for deal in deals[1:]:
+            tenant.move(deal, SALES_STAGES[1])
+        items = [r for r in w.stream_records(start) if r["dynamodb"]["Keys"]["sk"]["S"] == "ITEM"]
+        batches = [items[n : n + FANOUT_BATCH] for n in range(0, len(items) - FANOUT_BATCH + 1, FANOUT_BATCH)]
+        w.invoke_fanout(batches[0])  # warm-up
+        marks["fanout"] = len(w.fanout.cpu_ms)
+        for batch in batches[1:] or batches:
+            result = w.invoke_fanout(batch)
+            if result.get("batchItemFailures"):
+                raise RuntimeError(f"the fan-out failed a timed batch: {result}")
+    return WarmDurations({f: h.cpu_ms[marks[f] :] for f, h in handlers.items()})
+
+
+def _compute_ms(function: str, durations: WarmDurations, assumptions: dict[str, Any]) -> float:
+    """The measured CPU time, stretched to the CPU share of the function's memory size."""
+    share = min(1.0, template.memory_mb(function) / assumptions["lambda_full_vcpu_memory_mb"])
+    return durations.median(function) / share
+
+
+def _billed_ms(calls: Calls, compute_ms: float, assumptions: dict[str, Any], waited_ms: float = 0) -> int:
     latency = assumptions["call_latency_ms"]
     waited = sum(latency.get(c.name, latency["default"]) for c in calls) + waited_ms
-    return math.ceil(assumptions["lambda_compute_ms"][function] + waited)
+    return math.ceil(compute_ms + waited)
 
 
 def _gb_seconds(function: str, billed_ms: int) -> float:
@@ -50,10 +102,11 @@ def _stream_records(calls: Calls) -> int:
 
 @figure("cost.stage_move_per_million", unit="USD")
 def stage_move_cost(run: Run) -> Measured:
-    """A million manual stage moves: API Gateway, Lambda, DynamoDB, EventBridge, SQS (list prices)."""
+    """A million manual stage moves at list prices (a model: measured compute, assumed latencies)."""
     table = json.loads(PRICES.read_text())
     price, assume = table["prices"], table["assumptions"]
     move, batch = run.shared(stage_move), run.shared(fanout_batch)
+    durations = run.shared(warm_durations)
     api, authorizer = move.of(function="api"), move.of(function="authorizer")
     authorizer_runs = assume["authorizer_runs_per_request"]
 
@@ -66,10 +119,11 @@ def stage_move_cost(run: Run) -> Measured:
     put_events_ms = put_events * assume["call_latency_ms"]["EventBridge.PutEvents"]
     fanout_invocations = 1 / moves_per_invocation
 
+    compute = {f: _compute_ms(f, durations, assume) for f in ("api", "authorizer", "fanout")}
     billed = {
-        "api": _billed_ms("api", api, assume),
-        "authorizer": _billed_ms("authorizer", authorizer, assume),
-        "fanout": _billed_ms("fanout", Calls(), assume, put_events_ms),
+        "api": _billed_ms(api, compute["api"], assume),
+        "authorizer": _billed_ms(authorizer, compute["authorizer"], assume),
+        "fanout": _billed_ms(Calls(), compute["fanout"], assume, put_events_ms),
     }
     invocations = {"api": 1.0, "authorizer": authorizer_runs, "fanout": fanout_invocations}
     units = api.units() + authorizer.units() * authorizer_runs
@@ -109,6 +163,40 @@ def stage_move_cost(run: Run) -> Measured:
             "events": events_per_move,
             "sqs_requests": sqs_requests,
         },
-        "prices": f"{table['region']} list prices as of {table['as_of']} (bench/prices.json)",
+        "measured": {
+            "warm_cpu_ms_here": {f: round(durations.median(f), 2) for f in compute},
+            "timed_invocations": {f: len(ms) for f, ms in durations.cpu_ms.items()},
+            "lambda_compute_ms": {f: round(ms, 1) for f, ms in compute.items()},
+        },
+        "assumed": {
+            "call_latency_ms": assume["call_latency_ms"],
+            "cpu": f"a full vCPU at {assume['lambda_full_vcpu_memory_mb']} MB, proportionally less below, "
+            "each as fast as a core of this machine; the tracer's work left out",
+            "authorizer_runs_per_request": authorizer_runs,
+            "prices": f"{table['region']} list prices as of {table['as_of']} (bench/prices.json)",
+        },
     }
     return Measured(total, detail)
+
+
+def _warm_ms(run: Run, function: str) -> Measured:
+    durations = run.shared(warm_durations)
+    return Measured(durations.median(function), {"invocations": len(durations.cpu_ms[function])})
+
+
+@figure("cost.warm_cpu_ms.api", unit="ms")
+def warm_api(run: Run) -> Measured:
+    """CPU of a warm API invocation (a stage move) on this machine, moto's share left out (median)."""
+    return _warm_ms(run, "api")
+
+
+@figure("cost.warm_cpu_ms.authorizer", unit="ms")
+def warm_authorizer(run: Run) -> Measured:
+    """CPU of a warm authorizer invocation on this machine, moto's share left out (median)."""
+    return _warm_ms(run, "authorizer")
+
+
+@figure("cost.warm_cpu_ms.fanout", unit="ms")
+def warm_fanout(run: Run) -> Measured:
+    """CPU of a warm fan-out invocation (10 item records) on this machine, moto's share left out."""
+    return _warm_ms(run, "fanout")

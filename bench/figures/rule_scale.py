@@ -1,6 +1,17 @@
-"""Rule scale: load one pipeline's rules and match them (``PipelineConfig.rules_on`` for every
+"""Rule scale, two ways.
+
+In the tenant: load one pipeline's rules and match them (``PipelineConfig.rules_on`` for every
 stage and kind) when the tenant has 10, 1,000 and 100,000 rules, most of them in other pipelines
-and item types. The measured pipeline always has the same 8 rules.
+and item types. The measured pipeline always has the same 8 rules, so this is flat by construction:
+it shows that other pipelines' rules cost nothing.
+
+In the pipeline: one pipeline whose stages hold 10, 1,000 and 10,000 rules (the 8 above, then
+triggers of other types and robots over its four stages). Loading it must stay one paginated Query
+(its pages, no other call); matching one trigger event (a web form filled) against the loaded
+pipeline must stay within 1.2x of the 10-rule pipeline, since the event fires the same one trigger
+at every scale. There is no matching function in the domain yet: the match is what the trigger
+engine can do with the selection API there is, ``rules_on(stage, TRIGGER)`` for every stage, then
+the event's type and form.
 
 The time is the CPU time of the client side: what runs in the Lambda function (pynamodb, botocore's
 serialising and parsing, the mapping to rules, the matching), without the time spent inside moto's
@@ -20,8 +31,9 @@ import gc
 import random
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bench.hooks import LOG, Calls
@@ -77,10 +89,10 @@ class Scale:
         return statistics.quantiles(self.client_ms, n=4)[0]
 
 
-def _cpu_ms(tenant_id: str, fresh: bool) -> tuple[float, float]:
-    """(client, moto backend) CPU milliseconds of one load and match."""
+def _cpu_ms(action: Callable[[], Any]) -> tuple[float, float]:
+    """(client, moto backend) CPU milliseconds of ``action()``."""
     backend, started = LOG.backend_seconds, time.process_time()
-    load_and_match(tenant_id, fresh)
+    action()
     total, backend = time.process_time() - started, LOG.backend_seconds - backend
     return (total - backend) * 1000, backend * 1000
 
@@ -111,10 +123,10 @@ def scales(run: Run) -> dict[int, Scale]:
                 order = list(found.values())
                 random.Random(round_).shuffle(order)
                 for scale in order:
-                    client, backend = _cpu_ms(scale.tenant_id, fresh=True)
+                    client, backend = _cpu_ms(partial(load_and_match, scale.tenant_id, fresh=True))
                     scale.client_ms.append(client)
                     scale.backend_ms.append(backend)
-                    scale.warm_ms.append(_cpu_ms(scale.tenant_id, fresh=False)[0])
+                    scale.warm_ms.append(_cpu_ms(partial(load_and_match, scale.tenant_id, fresh=False))[0])
     finally:
         gc.enable()
     return found
@@ -173,3 +185,163 @@ def scale_setup(run: Run) -> Measured:
         _label(total): {"rules": total, "seconds": round(s.setup_seconds, 2)} for total, s in found.items()
     }
     return Measured(found[max(found)].setup_seconds, detail)
+
+
+# ---------------------------------------------------------------- rules in one pipeline
+
+PIPELINE_SCALES, QUICK_PIPELINE_SCALES = (10, 1_000, 10_000), (10, 1_000)
+OTHER_TRIGGERS = (
+    "email_opened",
+    "link_clicked",
+    "call_received",
+    "chat_message",
+    "invoice_paid",
+    "field_changed",
+    "webhook",
+)
+EVENT_TYPE, EVENT_FORM = "webform_filled", "form-2"  # fires trigger t000002 (on PREPARATION) only
+MATCH_ROUNDS, QUICK_MATCH_ROUNDS = 9, 3
+MATCH_MIN_SECONDS = 0.01  # each timing repeats the match for at least this long
+
+
+def _pipeline_rules(total: int) -> Iterator[tuple[str, Any]]:
+    for n in range(total):
+        if n < RULES_ON_SALES:
+            yield SALES_ID, sample_rule(n, SALES_STAGES[n // 2 % 4], n % 2 == 0)
+        else:
+            trigger_type = OTHER_TRIGGERS[n // 2 % len(OTHER_TRIGGERS)]
+            yield SALES_ID, sample_rule(n, SALES_STAGES[n % 4], n % 2 == 0, trigger_type)
+
+
+def match_trigger_event(config: Any) -> list[Any]:
+    """The pipeline's triggers a web form event fires (see the module's docstring)."""
+    from crm.domain.rules import RuleKind
+
+    return [
+        rule
+        for stage in config.pipeline.stages
+        for rule in config.rules_on(stage.id, RuleKind.TRIGGER)
+        if rule.type_code == EVENT_TYPE and rule.params.get("form_id") == EVENT_FORM
+    ]
+
+
+def _queries(calls: Calls) -> int:
+    """The queries among the calls: a Query that continues the one before it from where its page
+    ended (ExclusiveStartKey, the same other parameters) is a page of that query, not another."""
+    count, previous = 0, None
+    for call in calls:
+        same = previous is not None and previous.name == call.name == "DynamoDB.Query"
+        rest = {k: v for k, v in call.params.items() if k != "ExclusiveStartKey"}
+        continues = (
+            same
+            and "ExclusiveStartKey" in call.params
+            and rest == {k: v for k, v in previous.params.items() if k != "ExclusiveStartKey"}
+        )
+        count += not continues
+        previous = call
+    return count
+
+
+def _match_us(config: Any) -> float:
+    """Microseconds of one match, from as many repetitions as fit in MATCH_MIN_SECONDS."""
+    count, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < MATCH_MIN_SECONDS or not count:
+        match_trigger_event(config)
+        count += 1
+    return elapsed / count * 1e6
+
+
+@dataclass
+class PipelineScale:
+    rules: int
+    tenant_id: str
+    cold: Calls
+    load_ms: float  # client-side CPU of the cold load
+    matched: int
+    match_us: list[float]
+
+    @property
+    def typical_us(self) -> float:
+        return statistics.quantiles(self.match_us, n=4)[0] if len(self.match_us) > 1 else self.match_us[0]
+
+
+def pipeline_scales(run: Run) -> dict[int, PipelineScale]:
+    from crm.adapters import automation
+
+    found: dict[int, PipelineScale] = {}
+    for total in QUICK_PIPELINE_SCALES if run.quick else PIPELINE_SCALES:
+        tenant = run.shared(world).tenant(f"pipeline-{_label(total)}")
+        tenant.sales_pipeline()
+        written = run.shared(world).write_rules(tenant.id, _pipeline_rules(total))
+        assert written == total, (written, total)
+        automation.forget(tenant.id, SALES_ID)
+        with LOG.scope("api"), LOG.recording() as cold:
+            config = automation.load(tenant.id, SALES_ID)
+        with LOG.off():
+            load_ms = _cpu_ms(partial(automation.load, tenant.id, SALES_ID, fresh=True))[0]
+        if len(config.rules) != total:
+            raise RuntimeError(f"the pipeline loaded {len(config.rules)} of its {total} rules")
+        matched = len(match_trigger_event(config))
+        found[total] = PipelineScale(total, tenant.id, cold, load_ms, matched, [])
+
+    configs = {total: automation.load(s.tenant_id, SALES_ID) for total, s in found.items()}
+    gc.collect()
+    gc.disable()
+    try:
+        for round_ in range(QUICK_MATCH_ROUNDS if run.quick else MATCH_ROUNDS):
+            order = list(found)
+            random.Random(round_).shuffle(order)
+            for total in order:
+                found[total].match_us.append(_match_us(configs[total]))
+    finally:
+        gc.enable()
+    return found
+
+
+def _pipeline_ratio(run: Run, rules: int) -> Measured:
+    found = run.shared(pipeline_scales)
+    base, scale = found[min(found)], found[rules]
+    if scale.matched != base.matched:
+        raise RuntimeError(f"the event fired {scale.matched} triggers at {rules} rules, {base.matched} at 10")
+    detail = {
+        "rules_in_pipeline": rules,
+        "triggers_fired": scale.matched,
+        "match_us_lower_quartile": round(scale.typical_us, 2),
+        "match_us_lower_quartile_at_10": round(base.typical_us, 2),
+        "median_ratio": round(statistics.median(scale.match_us) / statistics.median(base.match_us), 2),
+        "load_client_cpu_ms": round(scale.load_ms, 1),
+        "load_client_cpu_ms_at_10": round(base.load_ms, 1),
+        "rounds": len(scale.match_us),
+        "matching": "rules_on(stage, TRIGGER) for every stage, then the event's type and form "
+        "(no matching function in the domain yet)",
+    }
+    return Measured(scale.typical_us / base.typical_us, detail)
+
+
+@figure("rules.pipeline_scale.match.1k", unit="x 10 rules", budget=BUDGET)
+def pipeline_match_1k(run: Run) -> Measured:
+    """Match a trigger event against a loaded pipeline of 1,000 rules, over one of 10 rules."""
+    return _pipeline_ratio(run, 1_000)
+
+
+@figure("rules.pipeline_scale.match.10k", unit="x 10 rules", budget=BUDGET, full_only=True)
+def pipeline_match_10k(run: Run) -> Measured:
+    """Match a trigger event against a loaded pipeline of 10,000 rules, over one of 10 rules."""
+    return _pipeline_ratio(run, 10_000)
+
+
+@figure("rules.pipeline_scale.load_queries", unit="queries", budget=1)
+def pipeline_load_queries(run: Run) -> Measured:
+    """Queries to load the largest pipeline cold (its pages are one Query: calls in the detail)."""
+    found = run.shared(pipeline_scales)
+    detail = {
+        _label(total): {
+            "queries": _queries(s.cold),
+            "calls": len(s.cold),
+            "cold_calls": s.cold.by_operation(),
+            "cold_dynamodb_units": s.cold.units().as_json(),
+            "load_client_cpu_ms": round(s.load_ms, 1),
+        }
+        for total, s in found.items()
+    }
+    return Measured(_queries(found[max(found)].cold), detail)
