@@ -10,13 +10,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint cfn unit run openapi bench tenant build clean
+.PHONY: test lint cfn checkov unit run openapi bench tenant build clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -n "$(PY313)" || { echo "python3.13 not found (install it, or a pyenv 3.13 version)"; exit 1; }
 	test -x $(BIN)/python || $(PY313) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
+
+# checkov's dependencies conflict with the runtime's boto3 pin: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): tools/requirements-checkov.txt tools/constraints-checkov.txt
+	@test -n "$(PY313)" || { echo "python3.13 not found (install it, or a pyenv 3.13 version)"; exit 1; }
+	test -x $(CHECKOV_VENV)/bin/python || $(PY313) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-checkov.txt \
+		-c tools/constraints-checkov.txt
+	touch $(CHECKOV_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,13 +40,18 @@ cfn: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint cfn build unit
+# Offline, quiet; fails on any check not skipped (with its reason) in .checkov.yaml.
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
+
+test: lint cfn checkov build unit
 
 openapi: $(STAMP)
-	$(BIN)/python scripts/export_openapi.py docs/openapi.json
+	$(BIN)/python scripts/export_openapi.py
 
+# Not echoed: the operator command's standard output is its JSON alone.
 tenant: $(STAMP)
-	$(BIN)/python scripts/create_tenant.py $(ARGS)
+	@$(BIN)/python scripts/create_tenant.py $(ARGS)
 
 build: $(STAMP)
 	PATH="$(dir $(PY313)):$(CURDIR)/$(BIN):$$PATH" PYENV_VERSION=3.13.0 $(BIN)/sam build --template template.yaml
@@ -47,4 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache

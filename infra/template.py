@@ -84,6 +84,7 @@ _NAME_PROPERTY = {
     "AWS::Serverless::LayerVersion": "LayerName",
     "AWS::SES::ReceiptRuleSet": "RuleSetName",
     "AWS::IAM::Role": "RoleName",
+    "AWS::Logs::LogGroup": "LogGroupName",
 }
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
@@ -241,6 +242,8 @@ class Stack:
                 return {"Ref": self.arn("lambda", f"layer:{name}:1")}
             case "AWS::IAM::Role":
                 return {"Ref": name, "Arn": self.arn("iam", f"role/{name}", region=False)}
+            case "AWS::Logs::LogGroup":
+                return {"Ref": name, "Arn": self.arn("logs", f"log-group:{name}:*")}
             case _:
                 # For most other types Ref is an opaque physical id; the name stands in for it.
                 return {"Ref": name}

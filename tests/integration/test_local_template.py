@@ -117,8 +117,8 @@ def test_the_templates_tables_are_created_as_declared() -> None:
         assert items["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         assert [index["IndexName"] for index in items["GlobalSecondaryIndexes"]] == ["ByPipeline"]
         assert real.resolve({"Fn::GetAtt": ["ItemsTable", "StreamArn"]}) == items["LatestStreamArn"]
-        ttl = dynamodb.describe_time_to_live(TableName="IdempotencyTable")["TimeToLiveDescription"]
-        assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
+        ttl = dynamodb.describe_time_to_live(TableName="ItemsTable")["TimeToLiveDescription"]
+        assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
         assert set(real.environment()) >= {
             "ITEMS_TABLE",
             "AUTOMATION_TABLE",
