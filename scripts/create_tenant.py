@@ -1,11 +1,16 @@
-"""Operator command: create a tenant and its first API key (printed once).
+"""Operator command: create a tenant and its operator key (printed once), or give a tenant made
+before usage plans its usage key.
 
-    make tenant ARGS="--name 'Acme Ltd' --id acme --stack crm-automation-dev"   # a deployed stack
-    make tenant ARGS="--name 'Acme Ltd' --endpoint http://127.0.0.1:PORT"        # the local runtime
+    make tenant ARGS="--stack crm-automation-dev --name 'Acme Ltd' --id acme"     # a deployed stack
+    make tenant ARGS="--endpoint http://127.0.0.1:PORT --name 'Acme Ltd' --id acme"  # the local runtime
+    make tenant ARGS="--stack crm-automation-dev --attach-usage-plan --id acme"   # existing tenant
 
-With --stack the table names come from the stack's outputs (your AWS credentials and region);
-with --endpoint (the runtime's moto endpoint, in .local/demo.json) from the template, as the local
-runtime names them.
+Standard output is one JSON document (tenant id, key, key id, scope, mailbox, usage key id);
+advice goes to standard error. With --stack the table names and the usage plan come from the
+stack's outputs (your AWS credentials and region): the tenant gets an API Gateway API key in the
+plan (its usage key, by which API Gateway throttles it), or nothing is created. With --endpoint
+(the runtime's moto endpoint, in .local/demo.json) the names come from the template, and no usage
+key is made: the local runtime does not emulate usage plans.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = {
@@ -24,50 +31,120 @@ OUTPUTS = {
     "AutomationTableName": "AUTOMATION_TABLE",
     "TenantsTableName": "TENANTS_TABLE",
 }
+USAGE_PLAN_OUTPUT = "TenantUsagePlanId"
 
 
-def main() -> int:
+def _arguments(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--name", required=True, help="the tenant's display name")
-    parser.add_argument("--id", help="tenant id (3-40 of a-z, 0-9, '-'); generated if omitted")
+    parser.add_argument("--name", help="the new tenant's display name")
+    parser.add_argument(
+        "--id", help="tenant id (3-40 of a-z, 0-9, '-'); generated for a new tenant if omitted"
+    )
+    parser.add_argument(
+        "--attach-usage-plan",
+        action="store_true",
+        help="give the existing tenant --id its usage key in the stack's usage plan (needs --stack)",
+    )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--stack", help="name of a deployed CloudFormation stack")
     where.add_argument("--endpoint", help="AWS endpoint of the local runtime (its moto server)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.attach_usage_plan and not (args.id and args.stack):
+        parser.error("--attach-usage-plan needs --id and --stack")
+    if not args.attach_usage_plan and not args.name:
+        parser.error("--name is required to create a tenant")
+    return parser, args
 
+
+def _stack_settings(stack_name: str) -> tuple[dict[str, str], str | None, str | None]:
+    """(environment, usage plan id, API URL) from a deployed stack's outputs and parameters."""
+    try:
+        stack = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    except (BotoCoreError, ClientError) as error:
+        raise SystemExit(f"create_tenant: stack {stack_name}: {error}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+    environment = {variable: outputs[output] for output, variable in OUTPUTS.items() if output in outputs}
+    if "InboundDomain" in parameters:
+        environment["INBOUND_DOMAIN"] = parameters["InboundDomain"]
+    return environment, outputs.get(USAGE_PLAN_OUTPUT), outputs.get("ApiUrl")
+
+
+def _local_settings(endpoint: str) -> dict[str, str]:
+    sys.path.insert(0, str(ROOT))
+    from infra.template import Stack
+
+    environment = Stack.load(ROOT / "template.yaml").environment()
+    environment.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")
+    environment.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"))
+    return environment
+
+
+def _advise(*lines: str) -> None:
+    print("\n".join(lines), file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, args = _arguments(argv)
+    plan_id = api_url = None
     if args.stack:
-        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"][0]
-        for output in stack.get("Outputs", []):
-            if output["OutputKey"] in OUTPUTS:
-                os.environ[OUTPUTS[output["OutputKey"]]] = output["OutputValue"]
+        environment, plan_id, api_url = _stack_settings(args.stack)
+        if plan_id is None:
+            parser.error(
+                f"stack {args.stack} has no {USAGE_PLAN_OUTPUT} output: deploy the current template first"
+            )
     else:
-        sys.path.insert(0, str(ROOT))
-        from infra.template import Stack
-
-        os.environ.update(Stack.load(ROOT / "template.yaml").environment())
-        os.environ.update(AWS_ENDPOINT_URL=args.endpoint, AWS_ACCESS_KEY_ID="local")
-        os.environ.update(AWS_SECRET_ACCESS_KEY="local")
-        os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+        environment = _local_settings(args.endpoint)
+    os.environ.update(environment)
     missing = [v for v in OUTPUTS.values() if v not in os.environ]
     if missing:
         parser.error(f"table names not found: {missing}")
-    sys.path.insert(0, str(ROOT / "layers" / "shared"))
-    from crm.domain.errors import CrmError
-    from crm.service.tenants import create_tenant
 
+    # The application's code reads the table names when imported: only now.
+    sys.path.insert(0, str(ROOT / "layers" / "shared"))
+    from crm.adapters.usage_plans import ApiGatewayUsagePlan
+    from crm.domain.errors import CrmError
+    from crm.service import tenants
+    from crm.service.mail import mailbox_address
+
+    usage_plan = ApiGatewayUsagePlan(boto3.client("apigateway"), plan_id) if plan_id else None
+    result: dict[str, Any]
     try:
-        issued = create_tenant(args.name, args.id)
+        if args.attach_usage_plan:
+            usage_key = tenants.attach_usage_plan(args.id, usage_plan)
+            result = {"tenant_id": args.id, "usage_key_id": usage_key.id}
+        else:
+            issued = tenants.create_tenant(args.name, args.id, usage_plan)
+            result = {
+                "tenant_id": issued.tenant_id,
+                "name": args.name,
+                "api_key": issued.api_key,
+                "key_id": issued.key_id,
+                "scope": issued.scope.value,
+                "operator": True,
+                "mailbox": mailbox_address(issued.tenant_id, os.environ.get("INBOUND_DOMAIN", "")),
+                "usage_key_id": tenants.usage_key_id(issued.tenant_id),
+            }
     except CrmError as error:
         print(f"create_tenant: {error}", file=sys.stderr)
         return 1
-    print(
-        json.dumps(
-            {"tenant_id": issued.tenant_id, "key_id": issued.key_id, "api_key": issued.api_key}, indent=2
-        )
+    except (BotoCoreError, ClientError) as error:
+        # create_tenant and attach_usage_plan undo the usage key when the rest fails.
+        print(f"create_tenant: AWS refused: {error} (nothing was created)", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    if args.attach_usage_plan:
+        _advise(f"Tenant {args.id}'s requests now count against usage plan {plan_id}.")
+        return 0
+    _advise(
+        "Store the api_key now: only its hash is kept. It is the tenant's operator key (scope admin):",
+        "no other key of the tenant can revoke it.",
+        f"  curl -H 'Authorization: Bearer <api_key>' {api_url or '<api url>'}/pipelines",
     )
-    print("Store the key now: only its hash is kept.", file=sys.stderr)
+    if usage_plan is None:
+        _advise("No usage key: the local runtime does not emulate API Gateway usage plans.")
     return 0
 
 

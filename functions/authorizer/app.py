@@ -1,45 +1,78 @@
-"""REQUEST authorizer: `Authorization: Bearer <key>` -> the key's tenant, or 401.
+"""REQUEST authorizer: `Authorization: Bearer <key>` -> the key's tenant and scope, or 401.
 
-The tenant id goes into the authorizer context; routes read it from there and nowhere else. The
-policy allows the whole API for the tenant so API Gateway can cache it (ReauthorizeEvery).
+The tenant id, key id and scope go into the authorizer context; routes read them from there and
+nowhere else. The policy allows what the key's scope covers, on every method, so API Gateway itself
+refuses the rest (403) and can cache the answer per key (ReauthorizeEvery, 60 s: a revoked key may
+pass that long, except on the key routes, which re-read the calling key). ``usageIdentifierKey``
+names the tenant's usage key, by which API Gateway throttles the tenant (its usage plan).
 
-The event is read as a plain dict: powertools' data_classes package imports every event class,
-which costs this function (on the path of every uncached request) a sixth of its cold start."""
+This function is on the path of every request API Gateway has not cached, so it imports nothing
+it can do without: the event is read as a plain dict (powertools' data_classes package imports
+every event class) and it logs with the standard library, one JSON object a line as powertools'
+Logger writes them (importing any of powertools loads its Logger, Metrics and tracer modules: a
+twentieth of this function's cold start, which botocore's import and first client fill already)."""
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from typing import Any
 
+from crm.domain.keys import Scope
 from crm.service.tenants import authenticate
 
-logger = Logger()
+
+class _JsonLines(logging.Handler):
+    """One JSON object a line on standard output, which Lambda ships to CloudWatch Logs."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        entry = {
+            "level": record.levelname,
+            "location": f"{record.funcName}:{record.lineno}",
+            "message": record.getMessage(),
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "service": os.environ.get("POWERTOOLS_SERVICE_NAME", "authorizer"),
+        }
+        if record.exc_info:
+            entry["exception"] = logging.Formatter().formatException(record.exc_info)
+        print(json.dumps(entry | getattr(record, "fields", {}), default=str), flush=True)
 
 
-def _policy(principal: str, method_arn: str, context: dict) -> dict:
-    # arn:aws:execute-api:{region}:{account}:{api id}/{stage}/{method}/{path}: allow every route
-    # of this API and stage, so the cached answer serves the tenant's other requests too.
+logger = logging.getLogger("crm.authorizer")
+logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO").upper())
+logger.propagate = False  # not again through the runtime's own handler on the root logger
+if not logger.handlers:  # once a process: the local runtime and the tests may load this module again
+    logger.addHandler(_JsonLines())
+
+
+def _policy(method_arn: str, scope: Scope) -> dict:
+    # arn:aws:execute-api:{region}:{account}:{api id}/{stage}/{method}/{path}: the scope's paths on
+    # any method of this API and stage, so the cached answer serves the key's other requests too.
     prefix, _, path = method_arn.partition("/")
     stage = path.split("/", 1)[0]
+    resources = [f"{prefix}/{stage}/*{pattern}" for pattern in scope.paths]
     return {
-        "principalId": principal,
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [f"{prefix}/{stage}/*/*"]}
-            ],
-        },
-        "context": context,
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resources}],
     }
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: Any) -> dict:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    scheme, _, key = (headers.get("authorization") or "").partition(" ")
-    found = authenticate(key.strip()) if scheme.lower() == "bearer" else None
+    scheme, _, api_key = (headers.get("authorization") or "").partition(" ")
+    found = authenticate(api_key.strip()) if scheme.lower() == "bearer" else None
     if found is None:
         source_ip = event.get("requestContext", {}).get("identity", {}).get("sourceIp")
-        logger.info("refused API key", extra={"source_ip": source_ip})
+        fields = {"source_ip": source_ip, "function_request_id": context.aws_request_id}
+        logger.info("refused API key", extra={"fields": fields})
         # API Gateway answers 401 for exactly this exception message.
         raise Exception("Unauthorized")
-    tenant_id, key_id = found
-    return _policy(f"{tenant_id}/{key_id}", event["methodArn"], {"tenant_id": tenant_id, "key_id": key_id})
+    key = found.key
+    answer = {
+        "principalId": f"{key.tenant_id}/{key.id}",
+        "policyDocument": _policy(event["methodArn"], key.scope),
+        "context": {"tenant_id": key.tenant_id, "key_id": key.id, "scope": key.scope.value},
+    }
+    if found.usage_key:
+        answer["usageIdentifierKey"] = found.usage_key
+    return answer

@@ -1,5 +1,12 @@
-"""Tenants and API keys: the operator creates a tenant with its first key; keys are then managed
-through the API. A key is shown once; only its hash is kept."""
+"""Tenants and API keys: the operator creates a tenant with its first key (the operator key, scope
+admin); keys are then managed through the API. A key is shown once; only its hash is kept.
+
+Revocation takes effect at once for the key routes (they re-read the calling key), and within
+60 s everywhere else: API Gateway caches the authorizer's answer per key (ReauthorizeEvery), so a
+revoked key may still reach the rest of the API for up to a minute.
+
+Throttling: each tenant has an API Gateway API key (its usage key) in the stack's usage plan; the
+authorizer names it, and API Gateway throttles the tenant's requests by the plan's limits."""
 
 from __future__ import annotations
 
@@ -8,10 +15,25 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from crm.adapters import tenants as store
 from crm.domain import clock
+from crm.domain.errors import Conflict, NotFound, Unauthorized
+from crm.domain.keys import ApiKey, Scope, UsageKey, check_may_issue, check_may_revoke
 from crm.domain.model import TENANT_PATTERN, Tenant
+
+
+class UsagePlan(Protocol):
+    """Where tenants' usage keys are made: the stack's API Gateway usage plan."""
+
+    def subscribe(self, tenant_id: str) -> UsageKey:
+        """A new usage key for the tenant, counted against the plan."""
+        ...
+
+    def unsubscribe(self, usage_key: UsageKey) -> None:
+        """Deletes a usage key (undoes ``subscribe``)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -19,8 +41,15 @@ class IssuedKey:
     tenant_id: str
     key_id: str
     name: str
+    scope: Scope
     api_key: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    key: ApiKey
+    usage_key: str | None  # the tenant's usage key value; None for tenants made before usage plans
 
 
 def _hash(secret: str) -> str:
@@ -28,29 +57,89 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_key(tenant_id: str, name: str) -> IssuedKey:
-    key_id, secret = secrets.token_hex(4), secrets.token_hex(24)
-    created_at = clock.now()
-    store.save_key(tenant_id, key_id, name, _hash(secret), created_at)
-    return IssuedKey(tenant_id, key_id, name, f"crm_{tenant_id}_{key_id}_{secret}", created_at)
+def _issue(tenant_id: str, name: str, scope: Scope, operator: bool = False) -> IssuedKey:
+    key = ApiKey(tenant_id, secrets.token_hex(4), name, scope, clock.now(), operator=operator)
+    secret = secrets.token_hex(24)
+    store.save_key(key, _hash(secret))
+    api_key = f"crm_{tenant_id}_{key.id}_{secret}"
+    return IssuedKey(tenant_id, key.id, name, scope, api_key, key.created_at)
 
 
-def create_tenant(name: str, tenant_id: str | None = None) -> IssuedKey:
-    """A new tenant and its first API key (operator command; never an open route)."""
+def create_tenant(name: str, tenant_id: str | None = None, usage_plan: UsagePlan | None = None) -> IssuedKey:
+    """A new tenant and its operator key (operator command; never an open route). With a usage
+    plan, the tenant's usage key is made first, and deleted again if the tenant cannot be."""
     tenant = Tenant(tenant_id or f"t-{secrets.token_hex(5)}", name, clock.now())
-    store.create_tenant(tenant, mailbox_token=secrets.token_hex(8))
-    return issue_key(tenant.id, "operator")
+    usage_key = usage_plan.subscribe(tenant.id) if usage_plan else None
+    try:
+        store.create_tenant(tenant, mailbox_token=secrets.token_hex(8), usage_key=usage_key)
+    except BaseException:
+        if usage_plan and usage_key:
+            usage_plan.unsubscribe(usage_key)
+        raise
+    return _issue(tenant.id, "operator", Scope.ADMIN, operator=True)
 
 
-def authenticate(api_key: str) -> tuple[str, str] | None:
-    """(tenant id, key id) for a valid key, None for anything else."""
+def attach_usage_plan(tenant_id: str, usage_plan: UsagePlan) -> UsageKey:
+    """Gives a tenant made before usage plans its usage key (operator command)."""
+    if usage_key_id(tenant_id) is not None:
+        raise Conflict(f"tenant {tenant_id!r} has a usage key already")
+    usage_key = usage_plan.subscribe(tenant_id)
+    try:
+        store.set_usage_key(tenant_id, usage_key)
+    except BaseException:
+        usage_plan.unsubscribe(usage_key)
+        raise
+    return usage_key
+
+
+def usage_key_id(tenant_id: str) -> str | None:
+    return store.usage_key_id(tenant_id)
+
+
+def authenticate(api_key: str) -> Authenticated | None:
+    """The key and its tenant's usage key for a valid, unrevoked key; None for anything else."""
     parts = api_key.split("_")
     if len(parts) != 4 or parts[0] != "crm" or not TENANT_PATTERN.match(parts[1]):
         return None
     _, tenant_id, key_id, secret = parts
     if len(key_id) != 8 or len(secret) != 48:
         return None
-    stored = store.key_hash(tenant_id, key_id)
-    if stored is None or not hmac.compare_digest(stored, _hash(secret)):
+    found = store.credential(tenant_id, key_id)
+    if found is None:
         return None
-    return tenant_id, key_id
+    key, stored_hash, usage_key = found
+    if key.revoked or not hmac.compare_digest(stored_hash, _hash(secret)):
+        return None
+    return Authenticated(key, usage_key)
+
+
+def calling_key(tenant_id: str, key_id: str) -> ApiKey:
+    """The calling key as stored now. API Gateway may let a revoked key through on a cached
+    authorization; the key routes refuse it."""
+    key = store.get_key(tenant_id, key_id)
+    if key is None or key.revoked:
+        raise Unauthorized("this API key has been revoked")
+    return key
+
+
+def issue_key(tenant_id: str, caller_key_id: str, name: str, scope: Scope | None = None) -> IssuedKey:
+    """A new key of the given scope (default: the calling key's), never wider than the caller's."""
+    caller = calling_key(tenant_id, caller_key_id)
+    scope = scope or caller.scope
+    check_may_issue(caller, scope)
+    return _issue(tenant_id, name, scope)
+
+
+def list_keys(tenant_id: str, caller_key_id: str) -> list[ApiKey]:
+    """The tenant's keys in use (revoked ones are kept as an audit trail, not listed)."""
+    calling_key(tenant_id, caller_key_id)
+    return [key for key in store.list_keys(tenant_id) if not key.revoked]
+
+
+def revoke_key(tenant_id: str, caller_key_id: str, key_id: str) -> None:
+    caller = calling_key(tenant_id, caller_key_id)
+    target = store.get_key(tenant_id, key_id)
+    if target is None or target.revoked:
+        raise NotFound(f"API key {key_id!r} does not exist")
+    check_may_revoke(caller, target)
+    store.revoke_key(tenant_id, key_id, clock.now(), revoked_by=caller.id)
