@@ -1,0 +1,38 @@
+"""What a cancelled DynamoDB transaction means, in the CRM's words.
+
+TransactWriteItems is cancelled as a whole; its CancellationReasons say, per action and in the
+order the actions were added, why. Only a failed condition is a refusal with a domain meaning
+(the caller says which: "already recorded" for a once-only marker, "stale" for a version check);
+a conflicting transaction on the same item (TransactionConflict) is a record changing meanwhile,
+stale when the caller has that meaning, else propagated (the delivery is retried). Throttling and
+an item over 400 KB never get here: the connection (``crm.adapters.tables.StoreConnection``) raises
+Throttled and TooLarge for them, for every call. Any other reason (an invalid write) is no refusal
+either: the original error propagates. None of these passes for "nothing to do": an API call
+answers 503, 413 or 500, and an asynchronous invocation is retried and ends in its DLQ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pynamodb.exceptions import TransactWriteError
+
+from crm.domain.errors import CrmError
+
+
+def refusal(
+    error: TransactWriteError, conditions: Mapping[int, CrmError], otherwise: CrmError | None = None
+) -> CrmError:
+    """The refusal a cancelled transaction means: ``conditions[position]`` for the action whose
+    condition failed, else ``otherwise`` (also for a conflicting transaction). Re-raises ``error``
+    for any other reason, or when a failure has no meaning given. Use: ``raise refusal(...) from None``."""
+    if error.cause_response_code == "TransactionCanceledException":
+        codes = {p: r.code for p, r in enumerate(error.cancellation_reasons or []) if r is not None}
+        meaning = None
+        if codes and set(codes.values()) == {"ConditionalCheckFailed"}:
+            meaning = conditions.get(min(codes), otherwise)
+        elif codes and set(codes.values()) <= {"ConditionalCheckFailed", "TransactionConflict"}:
+            meaning = otherwise
+        if meaning is not None:
+            return meaning
+    raise error
