@@ -1,4 +1,6 @@
-"""Writes the management API's OpenAPI 3.1 document (`make openapi` -> docs/openapi.json)."""
+"""Writes the management API's OpenAPI 3.1 document (`make openapi`): docs/openapi.json, and the
+copy in the layer that the API function serves at /openapi.json and /docs (crm/api/openapi.json).
+With paths as arguments, it writes those instead."""
 
 import os
 import sys
@@ -12,8 +14,10 @@ for variable in ("ITEMS_TABLE", "AUTOMATION_TABLE", "TENANTS_TABLE"):
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
 from crm.api import openapi_json  # noqa: E402
+from crm.api.document import DOCUMENT  # noqa: E402
 
-target = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs" / "openapi.json")
-target.parent.mkdir(parents=True, exist_ok=True)
-target.write_text(openapi_json() + "\n")
-print(f"wrote {target}")
+text = openapi_json() + "\n"
+for target in [Path(arg) for arg in sys.argv[1:]] or [ROOT / "docs" / "openapi.json", DOCUMENT]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    print(f"wrote {target}")

@@ -49,14 +49,13 @@ def template() -> dict:
 @pytest.fixture
 def aws():
     """moto for every AWS call, the template's tables created, warm caches emptied."""
-    from crm.adapters import automation, idempotency
+    from crm.adapters import warm
 
     with mock_aws():
         create_tables(boto3.client("dynamodb", region_name=REGION), Stack.load(ROOT / "template.yaml"))
-        automation._cache.clear()
-        idempotency._store.cache_clear()
+        warm.clear()
         yield
-        automation._cache.clear()
+        warm.clear()
 
 
 def load_handler(name: str) -> ModuleType:

@@ -4,10 +4,9 @@ ratio to `import boto3`.
 Both run in bench/.venv-runtime, a venv with only requirements.txt (no dev tools: aws-sam-cli would
 bring awscrt into botocore's imports and slow boto3 down, flattering the ratio). It is made on first
 use and remade when requirements.txt or constraints.txt change. Every sample is a new process with
-the function's environment from template.yaml and the variables Lambda sets (so the tracer is on,
-as with Tracing: Active, and each invocation has a sampled trace id); samples of boto3 and of the
-handlers alternate, and each figure is the ratio of medians. One warm-up round first writes the
-bytecode caches.
+the function's environment from template.yaml and the variables Lambda sets (as with Tracing:
+Active, each invocation has a sampled trace id); samples of boto3 and of the handlers alternate,
+and each figure is the ratio of medians. One warm-up round first writes the bytecode caches.
 
 The first invocation runs against moto in server mode on loopback (``bench.backend``: the
 template's resources, a tenant with a key, the Sales pipeline with its rules, deals): the API
@@ -16,10 +15,10 @@ context in the events); the authorizer authorizes one request; the fan-out publi
 batch with a StageChanged record; the inbound-mail function records a new message (in S3) from
 the contact of two deals. moto on loopback answers in about the time DynamoDB does inside a region,
 and its own work runs in its process, not the probe's. The first invocations are where the lazy
-work of a cold container lands (pynamodb makes a botocore session per model, the tracer its first
-segment, powertools' idempotency its client): the figure is import + first invocation, and each
-part has a figure of its own. A function of the template without a scenario here is invoked with
-its sample events (events/<name>/*.json) and judged only by raising nothing.
+work of a cold container lands (the first botocore client, powertools' idempotency its own): the
+figure is import + first invocation, and each part has a figure of its own. A function of the
+template without a scenario here is invoked with its sample events (events/<name>/*.json) and
+judged only by raising nothing.
 
 The detail also has one `python -X importtime` run per subject (its times include the option's
 overhead): the packages with the most import time of their own, and the imports of the handler and
@@ -48,7 +47,6 @@ from bench.world import REGION
 
 RUNTIME = ROOT / "bench" / ".venv-runtime"
 PROBE = ROOT / "bench" / "probe.py"
-TRACER_PROBE = ROOT / "bench" / "tracer_probe.py"
 HANDLERS = tuple(template.functions())  # every function of the template, by its directory
 # Issue 8's budgets for import + first invocation: the API 1.6x, every other function (the
 # authorizer, the fan-out, every ingest and robot function to come) 1.2x.
@@ -61,7 +59,6 @@ FIRST_CALLS = {
     "inbound_mail": "an SES receipt event, the message in S3, from the contact of two deals",
 }
 RUNS, QUICK_RUNS = 15, 2
-TRACER_RUNS, QUICK_TRACER_RUNS = 5, 1
 TOP = 8
 
 
@@ -94,7 +91,7 @@ def runtime_python(quick: bool) -> Path:
 def lambda_environment(subject: str, endpoint: str) -> dict[str, str]:
     """The function's variables from the template and what Lambda adds (boto3: the first's), with
     the SDK pointed at the bench's backend and no configuration file of this machine read."""
-    name = HANDLERS[0] if subject in ("boto3", "tracer") else subject
+    name = HANDLERS[0] if subject == "boto3" else subject
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "en_US.UTF-8",
@@ -366,37 +363,4 @@ def cold_start_boto3(run: Run) -> Measured:
             "cpus": os.cpu_count(),
             "importtime": starts.importtime("boto3"),
         },
-    )
-
-
-def _tracer_ms(python: Path, tracing: bool) -> dict[str, Any]:
-    env = lambda_environment("tracer", "")
-    if not tracing:
-        env["POWERTOOLS_TRACE_DISABLED"] = "true"
-    done = subprocess.run(
-        [str(python), "-I", str(TRACER_PROBE)], env=env, capture_output=True, text=True, timeout=300
-    )
-    if done.returncode:
-        raise RuntimeError(f"the tracer probe failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout)
-
-
-@figure("cold_start.tracer_ms", unit="ms")
-def tracer(run: Run) -> Measured:
-    """`Tracer()` with tracing on (Tracing: Active) in a fresh process, after boto3 and powertools."""
-    python = runtime_python(run.quick)
-    rounds = QUICK_TRACER_RUNS if run.quick else TRACER_RUNS
-    if not run.quick:
-        _tracer_ms(python, True)  # warm-up: bytecode caches
-    on = [_tracer_ms(python, True) for _ in range(rounds)]
-    off = [_tracer_ms(python, False) for _ in range(rounds)]
-    detail = {
-        "tracing_off_ms": round(statistics.median(s["ms"] for s in off), 1),
-        "modules_imported": on[0]["modules"],
-        "botocore_clients_made": on[0]["clients"],
-        "runs": rounds,
-    }
-    starts = ColdStarts(python, {}, {})
-    return Measured(
-        statistics.median(s["ms"] for s in on), detail, informative=_not_comparable(starts, detail)
     )

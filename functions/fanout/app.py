@@ -4,7 +4,7 @@ Records of the items table that are not items (timeline, contact index, counters
 an event cannot be published after its retries, the batch reports its record as the first failure,
 so Lambda retries from there (bisecting, then sending the rest to the on-failure destination)."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,8 +13,9 @@ from crm.adapters.items import from_record
 from crm.adapters.tables import ItemRecord
 from crm.domain.events import item_events
 
+# No powertools Tracer: with the template's active tracing Lambda records this function's segments
+# itself, and the X-Ray SDK the Tracer imports would cost every cold start (docs/performance.md).
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
@@ -25,7 +26,6 @@ def _item(image: dict | None):
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     events, owners = [], []

@@ -1,32 +1,14 @@
-"""Conditional writes under concurrency: no update is lost, every change has its timeline entry."""
+"""Conditional writes under concurrency: no update is lost, every change has its timeline entry.
+(moto gets DynamoDB's isolation from ``infra.moto_dynamodb``, installed by tests/conftest.py.)"""
 
 from __future__ import annotations
 
-import functools
 import itertools
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from crm.domain.errors import StaleWrite
-
-
-@pytest.fixture(autouse=True)
-def serializable_writes(monkeypatch):
-    """DynamoDB checks a condition and writes atomically; moto's in-memory backend does not lock,
-    so the test gives it the isolation the real service has (otherwise moto itself loses updates)."""
-    lock = threading.RLock()
-    for name in ("transact_write_items", "put_item", "update_item", "delete_item", "get_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        @functools.wraps(original)
-        def locked(self, *args, _original=original, **kwargs):
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
 def _pipeline():
@@ -84,7 +66,7 @@ def test_concurrent_stage_moves_converge_to_one_stage_with_a_complete_history(aw
 
     _pipeline()
     item = items.create_item("acme", "deal", {"title": "Contested"})
-    targets = [f"STAGE_{n}" for n in range(2, 9)] * 3
+    targets = [f"stage_{n}" for n in range(2, 9)] * 3
 
     def move(target: str) -> str:
         request = MoveRequest(target, Cause(CauseKind.TRIGGER, ref=f"t-{target}"), allow_backwards=True)
@@ -104,7 +86,7 @@ def test_concurrent_stage_moves_converge_to_one_stage_with_a_complete_history(aw
     moves = [(e.data["from"], e.data["to"]) for e in reversed(entries) if e.kind.value == "stage_changed"]
     assert final.version == 1 + len(moves)
     # The history is a chain from the first stage to the stage the item is in now.
-    assert moves[0][0] == "STAGE_1" and moves[-1][1] == final.stage_id
+    assert moves[0][0] == "stage_1" and moves[-1][1] == final.stage_id
     assert all(a[1] == b[0] for a, b in itertools.pairwise(moves))
 
 
@@ -117,21 +99,21 @@ def test_an_automatic_move_that_is_refused_is_journaled_on_the_timeline(aws):
 
     _pipeline()
     item = items.create_item("acme", "deal", {"title": "Looping"})
-    items.move_stage("acme", "deal", item.id, MoveRequest("STAGE_3", Cause(CauseKind.API)))
-    back = MoveRequest("STAGE_2", Cause(CauseKind.TRIGGER, ref="trigger-7"))
+    items.move_stage("acme", "deal", item.id, MoveRequest("stage_3", Cause(CauseKind.API)))
+    back = MoveRequest("stage_2", Cause(CauseKind.TRIGGER, ref="trigger-7"))
     with pytest.raises(MoveRefused):
         items.move_stage("acme", "deal", item.id, back)
-    deep = MoveRequest("STAGE_5", Cause(CauseKind.ROBOT, ref="robot-1", chain=("r",) * MAX_CHAIN_DEPTH))
+    deep = MoveRequest("stage_5", Cause(CauseKind.ROBOT, ref="robot-1", chain=("r",) * MAX_CHAIN_DEPTH))
     with pytest.raises(MoveRefused):
         items.move_stage("acme", "deal", item.id, deep)
     final = store.get("acme", "deal", item.id)
     entries, _ = store.timeline("acme", final, 100, None)
     refused = [e.data for e in entries if e.kind.value == "move_refused"]
     assert [(r["to"], r["reason"], r["cause"]["ref"]) for r in refused] == [
-        ("STAGE_5", "chain_too_deep", "robot-1"),
-        ("STAGE_2", "backwards", "trigger-7"),
+        ("stage_5", "chain_too_deep", "robot-1"),
+        ("stage_2", "backwards", "trigger-7"),
     ]
-    assert final.stage_id == "STAGE_3" and final.version == 2
+    assert final.stage_id == "stage_3" and final.version == 2
 
 
 def test_two_first_pipelines_of_a_type_at_once_make_one_default(aws, monkeypatch):

@@ -27,7 +27,7 @@ def test_api_sample_events(aws):
     listed = api.lambda_handler(load_event("api/get_pipelines.json"), lambda_context())
     assert listed["statusCode"] == 200 and '"sales"' in listed["body"]
     moved = api.lambda_handler(load_event("api/move_stage.json"), lambda_context())
-    assert moved["statusCode"] == 200 and '"PREPARATION"' in moved["body"]
+    assert moved["statusCode"] == 200 and '"preparation"' in moved["body"]
 
 
 def test_authorizer_sample_event_carries_a_key_that_is_refused_until_issued(aws):

@@ -38,7 +38,7 @@ def test_item_writes_reach_the_bus_as_item_events(bus):
     gateway.call("POST", "/employees", {"id": "anna", "name": "Anna", "email": "anna@acme.test"}, key)
     gateway.call("POST", "/items/deal", {"title": "Forklift", "emails": ["c@client.test"]}, key)
     gateway.call("PATCH", "/items/deal/1", {"amount": 900, "fields": {}}, key)
-    gateway.call("POST", "/items/deal/1/stage", {"stage_id": "OFFER", "by": "anna"}, key)
+    gateway.call("POST", "/items/deal/1/stage", {"stage_id": "offer", "by": "anna"}, key)
     gateway.call("DELETE", "/items/deal/1", None, key)
 
     event = stream_event()
@@ -63,17 +63,17 @@ def test_item_writes_reach_the_bus_as_item_events(bus):
         "item_type": "deal",
         "item_id": "1",
         "pipeline_id": "sales",
-        "stage_id": "OFFER",
+        "stage_id": "offer",
         "version": 3,
-        "from_stage": "NEW",
-        "to_stage": "OFFER",
+        "from_stage": "new",
+        "to_stage": "offer",
         "by": "anna",
         "cause": "api",
         "cause_ref": "anna",
         "chain": [],
     }
     # The template's rule routes only StageChanged to the robot planner's queue.
-    assert [e["detail"]["to_stage"] for e in drain(sqs, queues["stage-changed"])] == ["OFFER"]
+    assert [e["detail"]["to_stage"] for e in drain(sqs, queues["stage-changed"])] == ["offer"]
 
 
 def new_leads_stream(count: int) -> dict:
@@ -98,7 +98,7 @@ def test_fan_out_sends_ten_events_per_put_events_call(bus, monkeypatch):
     )
     from crm.adapters import eventbridge
 
-    monkeypatch.setattr(eventbridge, "_client", lambda: client)
+    monkeypatch.setattr(eventbridge, "client", lambda service: client)
     assert load_handler("fanout").lambda_handler(event, lambda_context()) == {"batchItemFailures": []}
     assert calls == [10, 10, 5]
     sqs, queues = bus
@@ -132,7 +132,7 @@ def test_entries_that_keep_failing_are_reported_from_the_first_failed_record(bus
             return {"FailedEntryCount": failed, "Entries": answers}
 
     throttled = Throttled()
-    monkeypatch.setattr(eventbridge, "_client", lambda: throttled)
+    monkeypatch.setattr(eventbridge, "client", lambda service: throttled)
     monkeypatch.setattr(eventbridge.time, "sleep", lambda _: None)
     answer = load_handler("fanout").lambda_handler(event, lambda_context())
     assert throttled.calls == eventbridge.ATTEMPTS

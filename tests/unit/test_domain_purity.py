@@ -1,4 +1,5 @@
-"""The domain core stays free of AWS and persistence libraries: adapters translate from outside."""
+"""The domain core and the trigger types stay free of AWS and persistence libraries: adapters
+translate from outside."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "shared"
 DOMAIN = LAYER / "crm" / "domain"
+# Trigger types are pure too: a dry run or a replay decides with them, touching nothing.
+TRIGGERS = LAYER / "crm" / "triggers"
 FORBIDDEN = ("boto3", "botocore", "pynamodb", "aws_lambda_powertools", "moto")
 
-SOURCES = sorted(DOMAIN.rglob("*.py"))
+SOURCES = sorted([*DOMAIN.rglob("*.py"), *TRIGGERS.rglob("*.py")])
 MODULES = [
     ".".join(path.relative_to(LAYER).with_suffix("").parts).removesuffix(".__init__") for path in SOURCES
 ]
@@ -39,6 +42,7 @@ def top(name: str) -> str:
 
 def test_the_domain_has_sources():
     assert {"crm.domain.conditions", "crm.domain.transitions", "crm.domain.rules"} <= set(MODULES)
+    assert {"crm.domain.triggering", "crm.triggers", "crm.triggers.field_changed"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
@@ -48,7 +52,13 @@ def test_no_domain_module_imports_aws_or_persistence_libraries(path):
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_the_domain_imports_nothing_of_crm_outside_the_domain(path):
-    outside = {n for n in imported(path) if top(n) == "crm" and not n.startswith("crm.domain")}
+    # The domain imports only itself; trigger types import the domain and each other.
+    allowed = ("crm.domain",) if path.is_relative_to(DOMAIN) else ("crm.domain", "crm.triggers")
+    outside = {
+        n
+        for n in imported(path)
+        if top(n) == "crm" and not any(n == a or n.startswith(f"{a}.") for a in allowed)
+    }
     assert outside == set()
 
 
@@ -79,3 +89,14 @@ def test_importing_the_domain_loads_no_aws_or_persistence_library():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+# The modules that define routes (schemas.py still borrows the rule and item-type JSON forms from
+# crm.adapters.automation: they belong on the domain objects, see the review notes).
+ROUTERS = sorted(p for p in (LAYER / "crm" / "api").glob("*.py") if "Router()" in p.read_text())
+
+
+@pytest.mark.parametrize("path", ROUTERS, ids=lambda p: p.name)
+def test_the_api_calls_use_cases_never_adapters(path):
+    # Routers parse and respond; what a request does, with which stores, is a use-case's business.
+    assert {n for n in imported(path) if n == "crm.adapters" or n.startswith("crm.adapters.")} == set()

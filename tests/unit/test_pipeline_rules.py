@@ -79,9 +79,13 @@ def test_final_stages_come_after_every_in_progress_stage():
         pipeline(stage("LOST", 10, FAILURE), stage("NEW", 20))
 
 
-def test_a_pipeline_may_have_only_final_stages_or_several_failures():
-    assert pipeline(stage("WON", 10, SUCCESS)).first_stage.is_final
+def test_a_pipeline_may_have_several_failure_stages():
     assert len(pipeline(stage("NEW", 10), stage("LOST", 20, FAILURE), stage("SPAM", 30, FAILURE)).stages) == 3
+
+
+def test_a_pipeline_needs_an_in_progress_stage_where_new_items_start():
+    with pytest.raises(Invalid, match="at least one in-progress stage"):
+        pipeline(stage("WON", 10, SUCCESS), stage("LOST", 20, FAILURE))
 
 
 def test_a_pipeline_has_at_most_one_success_stage():
@@ -125,22 +129,28 @@ def test_with_stages_validates_the_result():
 
 
 @pytest.mark.parametrize(
-    ("name", "upper", "expected"),
+    ("name", "expected"),
     [
-        ("Preparing documents", False, "preparing-documents"),
-        ("Preparing documents", True, "PREPARING_DOCUMENTS"),
-        ("  Won!! (final) ", False, "won-final"),
-        ("Stage 2", True, "STAGE_2"),
+        ("Preparing documents", "preparing_documents"),
+        ("  Won!! (final) ", "won_final"),
+        ("Stage 2", "stage_2"),
     ],
 )
-def test_slug_derives_an_id_from_a_name(name, upper, expected):
-    assert slug(name, upper=upper) == expected
+def test_slug_derives_an_id_from_a_name_for_pipelines_and_stages_alike(name, expected):
+    assert slug(name) == expected
 
 
-def test_a_slug_is_a_valid_id_however_long_the_name():
+def test_a_slug_that_is_taken_gets_the_next_free_number():
+    assert slug("Won", {"won"}) == "won_2"
+    assert slug("Won", {"won", "won_2", "won_3"}) == "won_4"
+    assert slug("Won", {"won_2"}) == "won"
+
+
+def test_a_slug_is_a_valid_id_however_long_the_name_and_its_number():
     derived = slug("word " * 40)
-    assert len(derived) == 64
-    assert check_id(derived, "id") == derived
+    assert len(derived) == 60 and check_id(derived, "id") == derived
+    numbered = slug("word " * 40, {derived, *(f"{derived}_{n}" for n in range(2, 120))})
+    assert numbered == f"{derived}_120" and check_id(numbered, "id") == numbered
 
 
 @pytest.mark.parametrize("name", ["", "!!!", "Сделка"])

@@ -35,8 +35,14 @@ class Nothing(BaseModel):
 
 SEND_EMAIL = RuleType("send_email", ROBOT, "Send email", SendEmail, "Mails the client or an employee")
 WEBHOOK_ROBOT = RuleType("webhook", ROBOT, "Call a webhook", Webhook)
-WEBHOOK_TRIGGER = RuleType("webhook", TRIGGER, "Incoming webhook", Nothing)
-EMAIL_OPENED = RuleType("email_opened", TRIGGER, "Email opened", Nothing)
+
+
+def every_event(data: Nothing, params: Nothing) -> bool:
+    return True
+
+
+WEBHOOK_TRIGGER = RuleType("webhook", TRIGGER, "Incoming webhook", Nothing, "", Nothing, every_event)
+EMAIL_OPENED = RuleType("email_opened", TRIGGER, "Email opened", Nothing, "", Nothing, every_event)
 
 
 @pytest.fixture

@@ -3,19 +3,23 @@
 A pipeline and all its rules share one partition, so one Query loads a pipeline's configuration.
 The pipeline record carries a version bumped by every change (stages or rules, in the same
 transaction), so a warm container keeps configurations in ``_cache`` and writes that depend on one
-check its version instead of reading it again.
+check its version instead of reading it again. Item types (versioned the same way) and each type's
+default pipeline are kept and checked likewise (``crm.adapters.items.Basis``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from crm.adapters.items import pipeline_pk
+from crm.adapters import warm
+from crm.adapters.items import default_pipeline_key, item_type_key, pipeline_pk
+from crm.adapters.readable import readable
 from crm.adapters.tables import (
     AutomationRecord,
     DefaultPipelineRecord,
@@ -25,6 +29,7 @@ from crm.adapters.tables import (
     RuleRecord,
     connection,
 )
+from crm.adapters.transactions import refusal
 from crm.domain import conditions
 from crm.domain.errors import Conflict, NotFound, StaleWrite
 from crm.domain.model import Employee, FieldDefinition, FieldType, ItemType, Pipeline, Stage, StageSemantic
@@ -32,7 +37,9 @@ from crm.domain.rules import Delay, DelayKind, PipelineConfig, Repeat, Retry, Ru
 
 META = "META"
 
-_cache: dict[tuple[str, str], PipelineConfig] = {}
+_cache: dict[tuple[str, str], PipelineConfig] = warm.cache()
+_item_types: dict[tuple[str, str], ItemType | None] = warm.cache()  # None: not stored
+_defaults: dict[tuple[str, str], str] = warm.cache()  # (tenant, item type) -> its default pipeline
 
 
 # ---------------------------------------------------------------- mapping
@@ -162,35 +169,36 @@ def forget(tenant_id: str, pipeline_id: str) -> None:
     _cache.pop((tenant_id, pipeline_id), None)
 
 
+def forget_item_type(tenant_id: str, item_type: str) -> None:
+    """The type and its default pipeline, as this container keeps them."""
+    _item_types.pop((tenant_id, item_type), None)
+    _defaults.pop((tenant_id, item_type), None)
+
+
 def list_pipelines(tenant_id: str, item_type: str | None) -> list[Pipeline]:
     prefix = f"PIPELINE#{item_type}#" if item_type else "PIPELINE#"
     records = PipelineRecord.by_tenant.query(tenant_id, PipelineRecord.catalog_key.startswith(prefix))
-    return [_pipeline(r) for r in records]
+    return readable(records, _pipeline, "pipeline")
 
 
 def _default_record(tenant_id: str, pipeline: Pipeline) -> DefaultPipelineRecord:
-    return DefaultPipelineRecord(
-        pk=f"{tenant_id}#PIPELINES", sk=f"DEFAULT#{pipeline.item_type}", pipeline_id=pipeline.id
-    )
+    pk, sk = default_pipeline_key(tenant_id, pipeline.item_type)
+    return DefaultPipelineRecord(pk=pk, sk=sk, pipeline_id=pipeline.id)
 
 
-def default_pipeline_id(tenant_id: str, item_type: str) -> str | None:
+def default_pipeline_id(tenant_id: str, item_type: str, *, fresh: bool = True) -> str | None:
+    """The type's default pipeline; from the warm container's cache when not ``fresh`` (a write
+    that relies on it checks it, ``Basis.default_pipeline``). A type without one is never cached."""
+    key = (tenant_id, item_type)
+    if not fresh and key in _defaults:
+        return _defaults[key]
     try:
-        record = DefaultPipelineRecord.get(
-            f"{tenant_id}#PIPELINES", f"DEFAULT#{item_type}", consistent_read=True
-        )
+        record = DefaultPipelineRecord.get(*default_pipeline_key(tenant_id, item_type), consistent_read=True)
     except DoesNotExist:
+        _defaults.pop(key, None)
         return None
+    _defaults[key] = record.pipeline_id
     return record.pipeline_id
-
-
-def _failed(error: TransactWriteError, position: int) -> bool:
-    reasons = error.cancellation_reasons or []
-    return (
-        position < len(reasons)
-        and reasons[position] is not None
-        and reasons[position].code == "ConditionalCheckFailed"
-    )
 
 
 def create_pipeline(tenant_id: str, pipeline: Pipeline) -> None:
@@ -206,11 +214,11 @@ def create_pipeline(tenant_id: str, pipeline: Pipeline) -> None:
                     _default_record(tenant_id, pipeline), condition=DefaultPipelineRecord.pk.does_not_exist()
                 )
     except TransactWriteError as error:
-        if _failed(error, 0):
-            raise Conflict(f"pipeline {pipeline.id!r} exists already") from None
-        if _failed(error, 1):
-            raise StaleWrite(f"another {pipeline.item_type} pipeline became the default meanwhile") from None
-        raise
+        exists = Conflict(f"pipeline {pipeline.id!r} exists already")
+        claimed = StaleWrite(f"another {pipeline.item_type} pipeline became the default meanwhile")
+        raise refusal(error, {0: exists, 1: claimed}) from None
+    finally:
+        _defaults.pop((tenant_id, pipeline.item_type), None)
 
 
 def save_pipeline(
@@ -232,11 +240,11 @@ def save_pipeline(
             for rule_id in delete:
                 transaction.delete(RuleRecord(pk=pipeline_pk(tenant_id, after.id), sk=f"RULE#{rule_id}"))
     except TransactWriteError as error:
+        stale = StaleWrite(f"pipeline {after.id!r} changed meanwhile; read it again")
+        raise refusal(error, {}, stale) from None
+    finally:
         forget(tenant_id, after.id)
-        if error.cause_response_code == "TransactionCanceledException":
-            raise StaleWrite(f"pipeline {after.id!r} changed meanwhile; read it again") from None
-        raise
-    forget(tenant_id, after.id)
+        _defaults.pop((tenant_id, after.item_type), None)
 
 
 def delete_pipeline(tenant_id: str, config: PipelineConfig) -> None:
@@ -253,11 +261,11 @@ def delete_pipeline(tenant_id: str, config: PipelineConfig) -> None:
                 default = _default_record(tenant_id, config.pipeline)
                 transaction.delete(default, condition=DefaultPipelineRecord.pipeline_id == config.pipeline.id)
     except TransactWriteError as error:
-        if error.cause_response_code == "TransactionCanceledException":
-            raise StaleWrite(f"pipeline {config.pipeline.id!r} changed meanwhile; read it again") from None
-        raise
+        stale = StaleWrite(f"pipeline {config.pipeline.id!r} changed meanwhile; read it again")
+        raise refusal(error, {}, stale) from None
     finally:
         forget(tenant_id, config.pipeline.id)
+        _defaults.pop((tenant_id, config.pipeline.item_type), None)
 
 
 # ---------------------------------------------------------------- employees
@@ -288,13 +296,14 @@ def get_employee(tenant_id: str, employee_id: str) -> Employee:
 
 
 def list_employees(tenant_id: str) -> list[Employee]:
-    return [_employee(r) for r in EmployeeRecord.query(f"{tenant_id}#EMPLOYEES")]
+    return readable(EmployeeRecord.query(f"{tenant_id}#EMPLOYEES"), _employee, "employee")
 
 
 # ---------------------------------------------------------------- item types
 
 
-def _item_type(data: dict[str, Any]) -> ItemType:
+def _item_type(record: ItemTypeRecord) -> ItemType:
+    data = record.item_type
     return ItemType(
         code=data["code"],
         name=data["name"],
@@ -305,6 +314,7 @@ def _item_type(data: dict[str, Any]) -> ItemType:
             )
             for f in data["fields"]
         ),
+        version=int(record.version or 0),
     )
 
 
@@ -328,16 +338,42 @@ def item_type_to_dict(item_type: ItemType) -> dict[str, Any]:
 
 
 def stored_item_types(tenant_id: str) -> list[ItemType]:
-    return [_item_type(r.item_type) for r in ItemTypeRecord.query(f"{tenant_id}#TYPES")]
+    pk, _ = item_type_key(tenant_id, "")
+    return readable(ItemTypeRecord.query(pk), _item_type, "item type")
 
 
-def get_stored_item_type(tenant_id: str, code: str) -> ItemType | None:
+def get_stored_item_type(tenant_id: str, code: str, *, fresh: bool = True) -> ItemType | None:
+    """The type as stored (None: never stored); from the warm container's cache when not ``fresh``
+    (a write that relies on it checks its version, ``Basis.item_type_version``: a type stored since
+    the cache said None fails that check too)."""
+    key = (tenant_id, code)
+    if not fresh and key in _item_types:
+        return _item_types[key]
     try:
-        return _item_type(ItemTypeRecord.get(f"{tenant_id}#TYPES", code).item_type)
+        found = _item_type(ItemTypeRecord.get(*item_type_key(tenant_id, code), consistent_read=True))
     except DoesNotExist:
-        return None
+        found = None
+    _item_types[key] = found
+    return found
 
 
-def save_item_type(tenant_id: str, item_type: ItemType) -> None:
-    data = json.loads(json.dumps(item_type_to_dict(item_type)))
-    ItemTypeRecord(pk=f"{tenant_id}#TYPES", sk=item_type.code, item_type=data).save()
+def save_item_type(tenant_id: str, item_type: ItemType) -> ItemType:
+    """Writes ``item_type`` at its next version if the stored one is still at ``item_type.version``
+    (0: none stored, or one stored before versions); StaleWrite otherwise. The type as saved."""
+    saved = replace(item_type, version=item_type.version + 1)
+    pk, sk = item_type_key(tenant_id, item_type.code)
+    data = json.loads(json.dumps(item_type_to_dict(saved)))
+    current = (
+        ItemTypeRecord.version.does_not_exist()
+        if item_type.version == 0
+        else ItemTypeRecord.version == item_type.version
+    )
+    try:
+        ItemTypeRecord(pk=pk, sk=sk, item_type=data, version=saved.version).save(condition=current)
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise StaleWrite(f"item type {item_type.code!r} changed meanwhile; read it again") from None
+        raise
+    finally:
+        _item_types.pop((tenant_id, item_type.code), None)
+    return saved

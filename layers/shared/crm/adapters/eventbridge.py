@@ -6,20 +6,12 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from functools import cache
-from typing import Any
 
-import boto3
-
+from crm.adapters.clients import client
 from crm.domain.events import SOURCE, ItemEvent
 
 BATCH = 10  # PutEvents takes at most ten entries
 ATTEMPTS = 3
-
-
-@cache
-def _client() -> Any:
-    return boto3.client("events")
 
 
 def publish(events: Sequence[ItemEvent], bus_name: str | None = None) -> list[int]:
@@ -33,7 +25,7 @@ def publish(events: Sequence[ItemEvent], bus_name: str | None = None) -> list[in
     for start in range(0, len(entries), BATCH):
         pending = list(range(start, min(start + BATCH, len(entries))))
         for attempt in range(ATTEMPTS):
-            result = _client().put_events(Entries=[entries[i] for i in pending])
+            result = client("events").put_events(Entries=[entries[i] for i in pending])
             if not result.get("FailedEntryCount"):
                 pending = []
                 break

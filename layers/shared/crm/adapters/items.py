@@ -1,35 +1,46 @@
 """Items, their timeline and contact index in DynamoDB: the one place that maps ``Item`` to records.
 
 Every write is one transaction: the item (conditional on its version, so no update is lost), the
-timeline entry that records the change, the contact index records, and, for stage moves, a check
-that the pipeline configuration the decision was made on is still the current one.
+timeline entry that records the change, the contact index records, and checks that the
+configuration the decision was made on (``Basis``: the pipeline, for a new item also its type and
+default pipeline) is still the current one.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from crm.adapters.readable import readable
 from crm.adapters.tables import (
     ContactRecord,
     CounterRecord,
+    DefaultPipelineRecord,
     ItemRecord,
+    ItemsTableRecord,
+    ItemTypeRecord,
+    OnceRecord,
     PipelineRecord,
     TimelineRecord,
     connection,
 )
+from crm.adapters.transactions import refusal
 from crm.domain.contacts import contact_keys
-from crm.domain.errors import Invalid, NotFound, StaleWrite
-from crm.domain.model import Cause, Item, StageMove, TimelineEntry, TimelineKind
+from crm.domain.errors import AlreadyRecorded, Invalid, NotFound, StaleWrite
+from crm.domain.model import Cause, Item, ItemSummary, StageMove, TimelineEntry, TimelineKind
 
 ITEM_SK = "ITEM"
+ANSWER_SK = "ANSWER"
 MAX_PAGE = 100
+# A transaction holds at most 100 actions: inbound mail records a marker and an entry per item.
+ITEMS_PER_TRANSACTION = 50
 
 
 def item_pk(tenant_id: str, item_type: str, item_id: str) -> str:
@@ -42,6 +53,45 @@ def contact_pk(tenant_id: str, key: str) -> str:
 
 def pipeline_pk(tenant_id: str, pipeline_id: str) -> str:
     return f"{tenant_id}#PIPELINE#{pipeline_id}"
+
+
+def once_pk(tenant_id: str, source: str) -> str:
+    """Where something that happened outside the CRM (``source``, e.g. ``mail:{hash}``) is marked
+    as recorded: one record per place it was recorded in (sk ``{type}#{id}``, ...); or where a
+    request done once per key keeps its answer (``create-item:{hash}``, sk ``ANSWER``)."""
+    return f"{tenant_id}#ONCE#{source}"
+
+
+# The automation table's records that item writes check (``Basis``); its adapter uses the same keys.
+def item_type_key(tenant_id: str, code: str) -> tuple[str, str]:
+    return f"{tenant_id}#TYPES", code
+
+
+def default_pipeline_key(tenant_id: str, item_type: str) -> tuple[str, str]:
+    return f"{tenant_id}#PIPELINES", f"DEFAULT#{item_type}"
+
+
+@dataclass(frozen=True)
+class Basis:
+    """The configuration a write was decided on, maybe a warm container's copy. Each part is checked
+    inside the write, so a copy that changed meanwhile fails it (StaleWrite) instead of landing an
+    item in a deleted stage, in a pipeline that is no longer its type's default, or with fields
+    checked against an outdated type."""
+
+    pipeline_version: int
+    item_type_version: int | None = None  # the custom fields were checked against this version
+    default_pipeline: bool = False  # the item goes to its type's default pipeline, as it still is
+
+
+@dataclass(frozen=True)
+class Once:
+    """A request done once per key (an Idempotency-Key): ``source`` names it (``create-item:{hash of
+    the key}``); its record keeps the hash of what was asked and the answer, for ``kept`` after ``at``."""
+
+    source: str
+    request_hash: str
+    at: datetime
+    kept: timedelta
 
 
 # ---------------------------------------------------------------- mapping
@@ -132,7 +182,7 @@ def from_record(record: ItemRecord) -> Item:
     )
 
 
-def _timeline_record(tenant_id: str, item: Item, entry: TimelineEntry) -> TimelineRecord:
+def _timeline_record(tenant_id: str, item: Item | ItemSummary, entry: TimelineEntry) -> TimelineRecord:
     return TimelineRecord(
         pk=item_pk(tenant_id, item.type, item.id),
         sk=f"TL#{entry.at.isoformat()}#{entry.id}",
@@ -156,6 +206,7 @@ def _entry(record: TimelineRecord) -> TimelineEntry:
 
 
 def _contact_records(tenant_id: str, item: Item, keys: Iterable[str]) -> list[ContactRecord]:
+    # Each carries the item's summary, so that a look-up by contact is the index's Query alone.
     return [
         ContactRecord(
             pk=contact_pk(tenant_id, key),
@@ -164,9 +215,22 @@ def _contact_records(tenant_id: str, item: Item, keys: Iterable[str]) -> list[Co
             tenant_id=tenant_id,
             item_type=item.type,
             item_id=item.id,
+            title=item.title,
+            pipeline_id=item.pipeline_id,
+            created_at=_iso(item.created_at),
         )
         for key in sorted(keys)
     ]
+
+
+def _summary(record: ContactRecord) -> ItemSummary:
+    return ItemSummary(
+        record.item_type,
+        record.item_id,
+        record.title,
+        record.pipeline_id,
+        datetime.fromisoformat(record.created_at),
+    )
 
 
 # ---------------------------------------------------------------- cursors
@@ -178,16 +242,27 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, tenant_id: str) -> dict[str, Any] | None:
+def decode_cursor(
+    cursor: str | None, partition: dict[str, str], sort_prefixes: dict[str, str]
+) -> dict | None:
+    """The DynamoDB key a cursor holds, checked in full: exactly the list's key attributes, the
+    partition it lists (so never another tenant's or another list's), sort keys within it. A forged
+    or foreign cursor is refused here, not by DynamoDB."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        # A cursor is a DynamoDB key: refuse one that points into another tenant's partition.
-        if not all(v["S"].startswith(f"{tenant_id}#") for k, v in key.items() if k in ("pk", "pipeline_key")):
+        values = {name: value["S"] for name, value in key.items()}
+        if set(values) != set(partition) | set(sort_prefixes):
             raise ValueError
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise Invalid("cursor is not one this API returned") from None
+        if any(not isinstance(v, str) or not v or len(v) > 1024 for v in values.values()):
+            raise ValueError
+        if any(values[name] != value for name, value in partition.items()):
+            raise ValueError
+        if any(not values[name].startswith(prefix) for name, prefix in sort_prefixes.items()):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise Invalid("cursor is not one this API returned for this list") from None
     return key
 
 
@@ -206,14 +281,17 @@ def get(tenant_id: str, item_type: str, item_id: str) -> Item:
 def list_in_pipeline(
     tenant_id: str, item_type: str, pipeline_id: str, stage_id: str | None, limit: int, cursor: str | None
 ) -> tuple[list[Item], str | None]:
+    partition = f"{tenant_id}#{item_type}#{pipeline_id}"
     condition = ItemRecord.stage_key.startswith(f"{stage_id}#") if stage_id else None
-    results = ItemRecord.by_pipeline.query(
-        f"{tenant_id}#{item_type}#{pipeline_id}",
-        range_key_condition=condition,
-        limit=min(limit, MAX_PAGE),
-        last_evaluated_key=decode_cursor(cursor, tenant_id),
+    start = decode_cursor(
+        cursor,
+        {"pipeline_key": partition, "sk": ITEM_SK},
+        {"pk": item_pk(tenant_id, item_type, ""), "stage_key": f"{stage_id}#" if stage_id else ""},
     )
-    items = [from_record(r) for r in results]
+    results = ItemRecord.by_pipeline.query(
+        partition, range_key_condition=condition, limit=min(limit, MAX_PAGE), last_evaluated_key=start
+    )
+    items = readable(results, from_record, "item")
     return items, encode_cursor(results.last_evaluated_key)
 
 
@@ -222,14 +300,27 @@ def stage_has_items(tenant_id: str, item_type: str, pipeline_id: str, stage_id: 
     return bool(items)
 
 
-def find_by_contact(tenant_id: str, key: str) -> list[Item]:
-    """The tenant's items for one contact key: one query on the contact index, one batch read."""
-    refs = [(r.item_type, r.item_id) for r in ContactRecord.query(contact_pk(tenant_id, key))]
-    if not refs:
-        return []
-    keys = [(item_pk(tenant_id, t, i), ITEM_SK) for t, i in refs]
-    items = [from_record(r) for r in ItemRecord.batch_get(keys)]
-    return sorted(items, key=lambda item: (item.type, item.created_at))
+def find_by_contact(tenant_id: str, key: str) -> list[ItemSummary]:
+    """The tenant's items for one contact key: one Query of the contact index, whose records carry
+    the items' summaries. Records written before they did are completed from their items (one
+    batch read; such a record gets the summary when its item's title or contacts next change)."""
+    records = list(ContactRecord.query(contact_pk(tenant_id, key)))
+    found = readable((r for r in records if r.title is not None), _summary, "contact index record")
+    if older := [(item_pk(tenant_id, r.item_type, r.item_id), ITEM_SK) for r in records if r.title is None]:
+        found += [ItemSummary.of(item) for item in readable(ItemRecord.batch_get(older), from_record, "item")]
+    return sorted(found, key=lambda summary: (summary.type, summary.created_at))
+
+
+def done_once(tenant_id: str, source: str) -> tuple[str, Item] | None:
+    """The hash of the request done once as ``source``, and the item it answered; None if its record
+    is gone (expired)."""
+    try:
+        record = OnceRecord.get(once_pk(tenant_id, source), ANSWER_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+    answer = ItemRecord()
+    answer.from_simple_dict(record.answer)
+    return record.request_hash, from_record(answer)
 
 
 def timeline(
@@ -241,9 +332,11 @@ def timeline(
         TimelineRecord.sk.startswith("TL#"),
         scan_index_forward=False,
         limit=min(limit, MAX_PAGE),
-        last_evaluated_key=decode_cursor(cursor, tenant_id),
+        last_evaluated_key=decode_cursor(
+            cursor, {"pk": item_pk(tenant_id, item.type, item.id)}, {"sk": "TL#"}
+        ),
     )
-    entries = [_entry(r) for r in results]
+    entries = readable(results, _entry, "timeline entry")
     return entries, encode_cursor(results.last_evaluated_key)
 
 
@@ -257,57 +350,92 @@ def next_id(tenant_id: str, item_type: str) -> str:
     return str(int(counter.last))
 
 
-def _check_pipeline(transaction: TransactWrite, tenant_id: str, item: Item, version: int) -> None:
-    # The stage was chosen on this version of the pipeline (maybe a warm container's copy): a stage
-    # deleted or reordered since then makes the write fail instead of landing in a stale stage.
+def _check_basis(transaction: TransactWrite, tenant_id: str, item: Item, basis: Basis) -> int:
+    """Adds the checks of ``basis``; how many."""
     transaction.condition_check(
         PipelineRecord,
         pipeline_pk(tenant_id, item.pipeline_id),
         "META",
-        condition=PipelineRecord.version == version,
+        condition=PipelineRecord.version == basis.pipeline_version,
+    )
+    if basis.item_type_version is not None:
+        version = basis.item_type_version
+        current = (
+            ItemTypeRecord.version.does_not_exist() if version == 0 else ItemTypeRecord.version == version
+        )
+        transaction.condition_check(ItemTypeRecord, *item_type_key(tenant_id, item.type), condition=current)
+    if basis.default_pipeline:
+        transaction.condition_check(
+            DefaultPipelineRecord,
+            *default_pipeline_key(tenant_id, item.type),
+            condition=DefaultPipelineRecord.pipeline_id == item.pipeline_id,
+        )
+    return 1 + (basis.item_type_version is not None) + basis.default_pipeline
+
+
+def _answer_record(tenant_id: str, item: Item, once: Once) -> OnceRecord:
+    return OnceRecord(
+        pk=once_pk(tenant_id, once.source),
+        sk=ANSWER_SK,
+        kind="once",
+        tenant_id=tenant_id,
+        request_hash=once.request_hash,
+        answer=to_record(tenant_id, item).to_simple_dict(),
+        expires_at=int((once.at + once.kept).timestamp()),
     )
 
 
-def create(tenant_id: str, item: Item, entry: TimelineEntry, *, pipeline_version: int) -> None:
+def create(tenant_id: str, item: Item, entry: TimelineEntry, basis: Basis, once: Once | None = None) -> None:
+    """Writes a new item with its first timeline entry and contact index records, if ``basis`` is
+    still current (StaleWrite otherwise). With ``once``, its answer record too, in the same
+    transaction: AlreadyRecorded if the request was done already (and not expired); nothing is
+    written then."""
+    # pynamodb sends a transaction's condition checks first, then its deletes, puts and updates:
+    # the answer record's position (for telling its failed condition apart) follows the checks.
+    answer_at = None
     try:
         with TransactWrite(connection=connection()) as transaction:
+            checks = _check_basis(transaction, tenant_id, item, basis)
+            if once is not None:
+                not_done = OnceRecord.pk.does_not_exist() | (OnceRecord.expires_at < int(once.at.timestamp()))
+                transaction.save(_answer_record(tenant_id, item, once), condition=not_done)
+                answer_at = checks
             transaction.save(to_record(tenant_id, item), condition=ItemRecord.pk.does_not_exist())
             transaction.save(_timeline_record(tenant_id, item, entry))
             for contact in _contact_records(tenant_id, item, contact_keys(item.emails, item.phones)):
                 transaction.save(contact)
-            _check_pipeline(transaction, tenant_id, item, pipeline_version)
     except TransactWriteError as error:
-        if error.cause_response_code == "TransactionCanceledException":
-            raise StaleWrite(f"pipeline {item.pipeline_id!r} changed meanwhile") from None
-        raise
+        done = {} if answer_at is None else {answer_at: AlreadyRecorded(f"{once.source} was done already")}
+        stale = StaleWrite(
+            f"the {item.type} type, its default pipeline or pipeline {item.pipeline_id!r} changed meanwhile"
+        )
+        raise refusal(error, done, stale) from None
 
 
 def replace_item(
-    tenant_id: str,
-    before: Item,
-    after: Item,
-    entry: TimelineEntry,
-    *,
-    pipeline_version: int | None = None,
+    tenant_id: str, before: Item, after: Item, entry: TimelineEntry, basis: Basis | None = None
 ) -> None:
-    """Writes ``after`` if the stored item is still at ``before.version`` (and, when given, the
-    pipeline still at ``pipeline_version``); StaleWrite otherwise, and nothing is written."""
+    """Writes ``after`` if the stored item is still at ``before.version`` (and, when given, ``basis``
+    is still current); StaleWrite otherwise, and nothing is written."""
     old_keys = contact_keys(before.emails, before.phones)
     new_keys = contact_keys(after.emails, after.phones)
+    # The index records carry the item's summary, which a stage move or a change of fields leaves
+    # as it is: they are rewritten only when it changes (a new title), not on every write, which
+    # would cost a write per contact (up to 40) on every move.
+    rewritten = new_keys if ItemSummary.of(after) != ItemSummary.of(before) else new_keys - old_keys
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.save(to_record(tenant_id, after), condition=ItemRecord.version == before.version)
             transaction.save(_timeline_record(tenant_id, after, entry))
-            for contact in _contact_records(tenant_id, after, new_keys - old_keys):
+            for contact in _contact_records(tenant_id, after, rewritten):
                 transaction.save(contact)
             for contact in _contact_records(tenant_id, after, old_keys - new_keys):
                 transaction.delete(contact)
-            if pipeline_version is not None:
-                _check_pipeline(transaction, tenant_id, after, pipeline_version)
+            if basis is not None:
+                _check_basis(transaction, tenant_id, after, basis)
     except TransactWriteError as error:
-        if error.cause_response_code == "TransactionCanceledException":
-            raise StaleWrite(f"{after.ref} or its pipeline changed meanwhile; read it again") from None
-        raise
+        stale = StaleWrite(f"{after.ref} or its pipeline changed meanwhile; read it again")
+        raise refusal(error, {}, stale) from None
 
 
 def add_entry(tenant_id: str, item: Item, entry: TimelineEntry) -> None:
@@ -315,7 +443,52 @@ def add_entry(tenant_id: str, item: Item, entry: TimelineEntry) -> None:
     try:
         _timeline_record(tenant_id, item, entry).save(condition=TimelineRecord.sk.does_not_exist())
     except PutError as error:
-        raise StaleWrite(f"timeline entry {entry.id} exists already") from error
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise AlreadyRecorded(f"timeline entry {entry.id} exists already") from None
+        raise
+
+
+def add_entries_once(
+    tenant_id: str, items: Sequence[Item | ItemSummary], entry: TimelineEntry, source: str
+) -> int:
+    """A timeline entry on each of ``items`` for something that happened once outside the CRM
+    (``source``: an inbound message's key), whatever the time it is delivered at: the entries and a
+    marker of ``source`` on each item, in one transaction (one per 50 items). Items that have the
+    marker already are left out; the number of items it was recorded on now."""
+    recorded = 0
+    for start in range(0, len(items), ITEMS_PER_TRANSACTION):
+        pending = list(items[start : start + ITEMS_PER_TRANSACTION])
+        while pending:
+            try:
+                with TransactWrite(connection=connection()) as transaction:
+                    for item in pending:  # the marker at an even position, its item's entry next
+                        marker = ItemsTableRecord(
+                            pk=once_pk(tenant_id, source),
+                            sk=f"{item.type}#{item.id}",
+                            kind="once",
+                            tenant_id=tenant_id,
+                        )
+                        transaction.save(marker, condition=ItemsTableRecord.pk.does_not_exist())
+                        transaction.save(_timeline_record(tenant_id, item, entry))
+            except TransactWriteError as error:
+                # A redelivery: the items that have it are left out, the others written again.
+                marked = _marked(error)
+                pending = [item for n, item in enumerate(pending) if n not in marked]
+                continue
+            recorded += len(pending)
+            break
+    return recorded
+
+
+def _marked(error: TransactWriteError) -> set[int]:
+    """Which items (by position) of a cancelled ``add_entries_once`` transaction have the marker,
+    when that alone cancelled it; otherwise the error as ``refusal`` gives it."""
+    failed = {p: r.code for p, r in enumerate(error.cancellation_reasons or []) if r is not None}
+    if error.cause_response_code != "TransactionCanceledException" or set(failed.values()) != {
+        "ConditionalCheckFailed"
+    }:
+        raise refusal(error, {}) from None
+    return {position // 2 for position in failed}
 
 
 def delete(tenant_id: str, item: Item) -> None:
@@ -326,9 +499,7 @@ def delete(tenant_id: str, item: Item) -> None:
             for contact in _contact_records(tenant_id, item, contact_keys(item.emails, item.phones)):
                 transaction.delete(contact)
     except TransactWriteError as error:
-        if error.cause_response_code == "TransactionCanceledException":
-            raise StaleWrite(f"{item.ref} changed meanwhile; read it again") from None
-        raise
+        raise refusal(error, {}, StaleWrite(f"{item.ref} changed meanwhile; read it again")) from None
     # The timeline can outgrow a transaction; it goes after the item, in batches.
     with TimelineRecord.batch_write() as batch:
         for record in TimelineRecord.query(pk, TimelineRecord.sk.startswith("TL#")):

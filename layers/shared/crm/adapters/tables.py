@@ -7,8 +7,13 @@ local runtime set them first). Every partition key begins with the tenant id.
 Items table (stream: NEW_AND_OLD_IMAGES; ``kind`` tells the fan-out what a record is)
     item       pk={tenant}#ITEM#{type}#{id}   sk=ITEM          + ByPipeline index keys
     timeline   pk={tenant}#ITEM#{type}#{id}   sk=TL#{at}#{entry id}
-    contact    pk={tenant}#CONTACT#{key}      sk={type}#{id}   (key: email:x@y.z | phone:+E164)
+    contact    pk={tenant}#CONTACT#{key}      sk={type}#{id}   (key: email:x@y.z | phone:+E164; the
+               item's type, id, title, pipeline and creation time)
     counter    pk={tenant}#COUNTER            sk={type}        (the last item id of a type)
+    once       pk={tenant}#ONCE#{source}      sk={type}#{id} | UNVERIFIED   (where an inbound
+               message was recorded; source: mail:{hash of its Message-ID})
+               | sk=ANSWER   (source create-item:{hash of the Idempotency-Key}; TTL expires_at)
+    unverified pk={tenant}#UNVERIFIED_MAIL    sk={received at}#{hash}   (TTL expires_at)
 Automation table
     pipeline   pk={tenant}#PIPELINE#{id}      sk=META          + ByTenant index keys
     rule       pk={tenant}#PIPELINE#{id}      sk=RULE#{rule id}
@@ -18,7 +23,6 @@ Automation table
 Tenants table
     tenant     pk={tenant}                    sk=TENANT
     API key    pk={tenant}                    sk=APIKEY#{key id}
-Idempotency table: powertools' records, id={tenant}#{scope}#{hash}
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.connection import Connection, TableConnection
+from pynamodb.exceptions import VerboseClientError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model as PynamoModel
+
+from crm.domain.errors import CrmError, Throttled, TooLarge
 
 
 def _table(variable: str) -> str:
@@ -51,27 +58,74 @@ class _Meta:
     region = _REGION
 
 
-_connection: Connection | None = None
+# Error codes of a throttled call (after botocore's retries), of the whole call or, in a cancelled
+# transaction, of one of its actions.
+THROTTLED = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+}
 
 
-def connection() -> Connection:
+def _store_failure(error: VerboseClientError) -> CrmError | None:
+    """What a refused call means when the cause is the store, not the request's condition: the same
+    for every read, write and transaction (None: the caller gives the error its meaning)."""
+    failed = error.response.get("Error", {})
+    if failed.get("Code") == "TransactionCanceledException":
+        reasons = [(r.code, r.message or "") for r in error.cancellation_reasons if r is not None]
+    else:
+        reasons = [(failed.get("Code", ""), failed.get("Message", ""))]
+    if any(code in THROTTLED for code, _ in reasons):
+        return Throttled("the CRM's storage is busy: retry in a moment")
+    # "Item size has exceeded ...", "Item size to update has exceeded ..." (PutItem, UpdateItem, and
+    # a transaction's ValidationError reason)
+    if any(code.startswith("Validation") and "Item size" in message for code, message in reasons):
+        return TooLarge("the record would be larger than the 400 KB the CRM's storage holds")
+    return None
+
+
+class StoreConnection(Connection):
+    """pynamodb's connection, translating the store's own refusals (throttled, an item over the size
+    limit) into their domain errors, once for every call; a failed condition stays pynamodb's error,
+    for the adapter that set the condition to name."""
+
+    def _make_api_call(self, operation_name: str, operation_kwargs: dict) -> dict:
+        try:
+            return super()._make_api_call(operation_name, operation_kwargs)
+        except VerboseClientError as error:
+            if (meaning := _store_failure(error)) is not None:
+                raise meaning from error
+            raise
+
+
+_connection: StoreConnection | None = None
+
+
+def connection() -> StoreConnection:
     """The DynamoDB connection of this process, whose botocore client every model and transaction uses.
 
     pynamodb gives each model class a connection of its own, and each builds a botocore session and
     client on first use (60-140 ms apiece on a cold start); one shared client costs that once."""
     global _connection
     if _connection is None:
-        _connection = Connection(region=_REGION)
+        _connection = StoreConnection(region=_REGION)
     return _connection
 
 
 class Model(PynamoModel):
-    """A pynamodb model whose table connection sends through the shared ``connection()``'s client
-    (each model keeps its own key schema: subclasses of one table declare different indexes)."""
+    """A pynamodb model whose table connection is a ``StoreConnection`` sending through the shared
+    ``connection()``'s client (each model keeps its own key schema: subclasses of one table declare
+    different indexes)."""
 
     @classmethod
     def _get_connection(cls) -> TableConnection:
         table = super()._get_connection()
+        if not isinstance(table.connection, StoreConnection):
+            store = StoreConnection(region=_REGION)
+            store.add_meta_table(table.get_meta_table())
+            table.connection = store
         table.connection._client = connection().client
         return table
 
@@ -132,6 +186,25 @@ class TimelineRecord(ItemsTableRecord):
 class ContactRecord(ItemsTableRecord):
     item_type = UnicodeAttribute()
     item_id = UnicodeAttribute()
+    # What a look-up by contact shows (``crm.adapters.items.find_by_contact``); absent on records
+    # written before the index carried them.
+    title = UnicodeAttribute(null=True)
+    pipeline_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+
+
+class OnceRecord(ItemsTableRecord):
+    # A request done once per key (an Idempotency-Key): the hash of the request, the answer given.
+    request_hash = UnicodeAttribute(null=True)
+    answer = JSONAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # epoch seconds: the table's TTL attribute
+
+
+class UnverifiedMailRecord(ItemsTableRecord):
+    # Inbound mail whose sender SES's verdicts do not authenticate: the tenant's to review.
+    received_at = UnicodeAttribute()
+    mail = JSONAttribute()
+    expires_at = NumberAttribute()  # epoch seconds: the table's TTL attribute
 
 
 class CounterRecord(Model):
@@ -191,6 +264,7 @@ class EmployeeRecord(AutomationRecord):
 
 class ItemTypeRecord(AutomationRecord):
     item_type = JSONAttribute()
+    version = NumberAttribute(null=True)  # absent on records written before types had versions
 
 
 # ---------------------------------------------------------------- tenants table
@@ -208,3 +282,12 @@ class TenantsTableRecord(Model):
     secret_hash = UnicodeAttribute(null=True)
     # Tenant only: the token in the tenant's inbound address ({tenant}+{token}@{inbound domain}).
     mailbox_token = UnicodeAttribute(null=True)
+    # Tenant only: its API Gateway API key (id and value), by which the usage plan throttles it.
+    usage_key_id = UnicodeAttribute(null=True)
+    usage_key = UnicodeAttribute(null=True)
+    # API keys only: the scope (absent on keys made before scopes: they were full keys, "admin"),
+    # the operator's mark, and who revoked the key when (revoked keys stay, as an audit trail).
+    scope = UnicodeAttribute(null=True)
+    operator = BooleanAttribute(null=True)
+    revoked_at = UnicodeAttribute(null=True)
+    revoked_by = UnicodeAttribute(null=True)

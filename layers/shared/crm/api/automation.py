@@ -1,18 +1,25 @@
 from __future__ import annotations
 
-from typing import Literal
-
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from crm.api.context import tenant_id
-from crm.api.schemas import AutomationOut, CopyIn, PipelineOut, RobotIn, RuleOut, RuleTypeOut, TriggerIn
+from crm.api.schemas import (
+    AutomationOut,
+    CopyIn,
+    PathId,
+    PipelineOut,
+    RobotIn,
+    RuleOut,
+    RuleTypeOut,
+    TriggerIn,
+)
 from crm.domain.rules import CATALOGUE, RuleKind
 from crm.service import configuration
 
 router = Router()
 
 KINDS = {"triggers": RuleKind.TRIGGER, "robots": RuleKind.ROBOT}
-Kind = Literal["triggers", "robots"]
 
 
 @router.get("/catalogue", tags=["automation"])
@@ -22,7 +29,7 @@ def rule_types() -> list[RuleTypeOut]:
 
 
 @router.get("/automation/<item_type>/<pipeline_id>", tags=["automation"])
-def list_rules(item_type: str, pipeline_id: str) -> AutomationOut:
+def list_rules(item_type: PathId, pipeline_id: PathId) -> AutomationOut:
     config = configuration.pipeline_of_type(tenant_id(router), item_type, pipeline_id)
     return AutomationOut(
         pipeline=PipelineOut.of(config.pipeline),
@@ -31,24 +38,24 @@ def list_rules(item_type: str, pipeline_id: str) -> AutomationOut:
     )
 
 
-@router.post("/automation/<item_type>/<pipeline_id>/triggers", tags=["automation"])
-def create_trigger(item_type: str, pipeline_id: str, body: TriggerIn) -> tuple[RuleOut, int]:
+@router.post("/automation/<item_type>/<pipeline_id>/triggers", tags=["automation"], status_code=201)
+def create_trigger(item_type: PathId, pipeline_id: PathId, body: TriggerIn) -> RuleOut:
     rule = configuration.create_rule(
         tenant_id(router), item_type, pipeline_id, RuleKind.TRIGGER, body.model_dump()
     )
-    return RuleOut.of(rule), 201
+    return RuleOut.of(rule)
 
 
-@router.post("/automation/<item_type>/<pipeline_id>/robots", tags=["automation"])
-def create_robot(item_type: str, pipeline_id: str, body: RobotIn) -> tuple[RuleOut, int]:
+@router.post("/automation/<item_type>/<pipeline_id>/robots", tags=["automation"], status_code=201)
+def create_robot(item_type: PathId, pipeline_id: PathId, body: RobotIn) -> RuleOut:
     rule = configuration.create_rule(
         tenant_id(router), item_type, pipeline_id, RuleKind.ROBOT, body.model_dump()
     )
-    return RuleOut.of(rule), 201
+    return RuleOut.of(rule)
 
 
 @router.put("/automation/<item_type>/<pipeline_id>/triggers/<rule_id>", tags=["automation"])
-def update_trigger(item_type: str, pipeline_id: str, rule_id: str, body: TriggerIn) -> RuleOut:
+def update_trigger(item_type: PathId, pipeline_id: PathId, rule_id: PathId, body: TriggerIn) -> RuleOut:
     values = body.model_dump()
     return RuleOut.of(
         configuration.update_rule(
@@ -58,30 +65,37 @@ def update_trigger(item_type: str, pipeline_id: str, rule_id: str, body: Trigger
 
 
 @router.put("/automation/<item_type>/<pipeline_id>/robots/<rule_id>", tags=["automation"])
-def update_robot(item_type: str, pipeline_id: str, rule_id: str, body: RobotIn) -> RuleOut:
+def update_robot(item_type: PathId, pipeline_id: PathId, rule_id: PathId, body: RobotIn) -> RuleOut:
     values = body.model_dump()
     return RuleOut.of(
         configuration.update_rule(tenant_id(router), item_type, pipeline_id, RuleKind.ROBOT, rule_id, values)
     )
 
 
-@router.get("/automation/<item_type>/<pipeline_id>/<kind>/<rule_id>", tags=["automation"])
-def get_rule(item_type: str, pipeline_id: str, kind: Kind, rule_id: str) -> RuleOut:
-    return RuleOut.of(configuration.get_rule(tenant_id(router), item_type, pipeline_id, KINDS[kind], rule_id))
+def _rule_routes(kinds: str) -> None:
+    """Reading, copying and deleting one kind's rules. Each path names its kind, as the PUT routes
+    above do (their bodies differ by kind), so that every path of the API has one set of methods,
+    the ones a 405's ``Allow`` and the OpenAPI document list."""
+    kind = KINDS[kinds]
+    rule = f"/automation/<item_type>/<pipeline_id>/{kinds}/<rule_id>"
+
+    @router.get(rule, tags=["automation"])
+    def get_rule(item_type: PathId, pipeline_id: PathId, rule_id: PathId) -> RuleOut:
+        return RuleOut.of(configuration.get_rule(tenant_id(router), item_type, pipeline_id, kind, rule_id))
+
+    @router.post(f"{rule}/copy", tags=["automation"], status_code=201)
+    def copy_rule(item_type: PathId, pipeline_id: PathId, rule_id: PathId, body: CopyIn) -> RuleOut:
+        """A copy of the rule on another stage (of this or another pipeline of the type)."""
+        copied = configuration.copy_rule(
+            tenant_id(router), item_type, pipeline_id, kind, rule_id, body.stage_id, body.pipeline_id
+        )
+        return RuleOut.of(copied)
+
+    @router.delete(rule, tags=["automation"], status_code=204)
+    def delete_rule(item_type: PathId, pipeline_id: PathId, rule_id: PathId) -> None:
+        configuration.delete_rule(tenant_id(router), item_type, pipeline_id, kind, rule_id)
+        return Response(204)
 
 
-@router.post("/automation/<item_type>/<pipeline_id>/<kind>/<rule_id>/copy", tags=["automation"])
-def copy_rule(
-    item_type: str, pipeline_id: str, kind: Kind, rule_id: str, body: CopyIn
-) -> tuple[RuleOut, int]:
-    """A copy of the trigger or robot on another stage (of this or another pipeline of the type)."""
-    rule = configuration.copy_rule(
-        tenant_id(router), item_type, pipeline_id, KINDS[kind], rule_id, body.stage_id, body.pipeline_id
-    )
-    return RuleOut.of(rule), 201
-
-
-@router.delete("/automation/<item_type>/<pipeline_id>/<kind>/<rule_id>", tags=["automation"])
-def delete_rule(item_type: str, pipeline_id: str, kind: Kind, rule_id: str) -> tuple[None, int]:
-    configuration.delete_rule(tenant_id(router), item_type, pipeline_id, KINDS[kind], rule_id)
-    return None, 204
+for kinds in KINDS:
+    _rule_routes(kinds)

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from crm.adapters import automation
 from crm.api.context import tenant_id
-from crm.api.schemas import EmployeeIn, EmployeeOut, EmployeePatch
+from crm.api.schemas import EmployeeIn, EmployeeOut, EmployeePatch, PathId
 from crm.service import configuration
 
 router = Router()
@@ -12,20 +11,22 @@ router = Router()
 
 @router.get("/employees", tags=["employees"])
 def list_employees() -> list[EmployeeOut]:
-    return [EmployeeOut.of(e) for e in automation.list_employees(tenant_id(router))]
+    return [EmployeeOut.of(e) for e in configuration.employees(tenant_id(router))]
 
 
-@router.post("/employees", tags=["employees"])
-def create_employee(body: EmployeeIn) -> tuple[EmployeeOut, int]:
-    return EmployeeOut.of(configuration.create_employee(tenant_id(router), body.model_dump())), 201
+@router.post("/employees", tags=["employees"], status_code=201)
+def create_employee(body: EmployeeIn) -> EmployeeOut:
+    return EmployeeOut.of(configuration.create_employee(tenant_id(router), body.model_dump()))
 
 
 @router.get("/employees/<employee_id>", tags=["employees"])
-def get_employee(employee_id: str) -> EmployeeOut:
-    return EmployeeOut.of(automation.get_employee(tenant_id(router), employee_id))
+def get_employee(employee_id: PathId) -> EmployeeOut:
+    return EmployeeOut.of(configuration.employee(tenant_id(router), employee_id))
 
 
 @router.patch("/employees/<employee_id>", tags=["employees"])
-def update_employee(employee_id: str, body: EmployeePatch) -> EmployeeOut:
+def update_employee(employee_id: PathId, body: EmployeePatch) -> EmployeeOut:
+    """A supervisor may not report to the employee, however indirectly; an inactive employee stays
+    on their items but cannot be made responsible for more, or act."""
     changes = body.model_dump(exclude_unset=True)
     return EmployeeOut.of(configuration.update_employee(tenant_id(router), employee_id, changes))

@@ -1,29 +1,91 @@
-"""Request and response bodies of the management API (they make its OpenAPI document)."""
+"""Request and response bodies of the management API (they make its OpenAPI document).
+
+Every text, list, number and object in a request is bounded here, so that what is accepted can be
+stored: an item well under DynamoDB's 400 KB, its contacts within one write transaction, numbers
+that DynamoDB and a client's float both hold exactly enough."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.adapters.automation import item_type_to_dict, rule_to_dict
-from crm.domain.model import Employee, Item, ItemType, Pipeline, TimelineEntry
+from crm.domain.keys import ApiKey, Scope
+from crm.domain.model import (
+    MAX_FIELD_TEXT,
+    MAX_FIELD_VALUES,
+    MAX_NUMBER,
+    Employee,
+    Item,
+    ItemSummary,
+    ItemType,
+    Pipeline,
+    TimelineEntry,
+)
 from crm.domain.rules import Rule
 
-Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Email = Annotated[str, Field(min_length=3, max_length=254)]
+Phone = Annotated[str, Field(min_length=1, max_length=40)]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64)]
+Text = Annotated[str, Field(max_length=MAX_FIELD_TEXT)]
 Color = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Semantic = Literal["in_progress", "success", "failure"]
+# Strict: a body says true, not 1 or "yes"; 5, not "5". (Query parameters are text, and lax.)
+Flag = Annotated[bool, Field(strict=True)]
+Amount = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=-MAX_NUMBER, lt=MAX_NUMBER)]
+Whole = Annotated[int, Field(strict=True, gt=-int(MAX_NUMBER), lt=int(MAX_NUMBER))]
+Sort = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
+Version = Annotated[int, Field(strict=True, ge=1, le=2**53)]
+Scalar = Whole | Amount | Flag | Text
+FieldValue = Scalar | Annotated[list[Scalar], Field(max_length=MAX_FIELD_VALUES)]
+FieldValues = Annotated[
+    dict[Annotated[str, Field(max_length=64)], FieldValue | None],
+    Field(max_length=50, description="custom field values by field code (see the item type)"),
+]
+Params = Annotated[dict[str, Any], Field(max_length=50)]
+CONTACTS = f"at most {Item.MAX_CONTACTS}"
+
+# Path and query parameters.
+PathId = Annotated[str, Path(pattern=ID_PATTERN)]
+Cursor = Annotated[str | None, Query(max_length=2048, description="the cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+def _no_null(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def omittable(description: str | None = None) -> Any:
+    """A field a patch may leave out, but not set to null (it has no empty value)."""
+    return Field(None, description=description, json_schema_extra=_no_null)
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Message(BaseModel):
+class ErrorDetail(BaseModel):
+    field: str = Field(description="where: body.title, query.limit, path.item_id, ...")
     message: str
-    reason: str | None = None
+    type: str = Field(description="a stable code: missing, string_too_long, extra_forbidden, ...")
+
+
+class Error(BaseModel):
+    """The body of every error answer."""
+
+    message: str = Field(description="what went wrong, for a person to read")
+    reason: str | None = Field(
+        None, description="why a stage move was refused: backwards, closed, guard or chain_too_deep"
+    )
+    errors: list[ErrorDetail] | None = Field(None, description="each invalid part of the request")
+    request_id: str | None = Field(None, description="quote it when reporting a problem")
 
 
 # ---------------------------------------------------------------- employees
@@ -32,19 +94,19 @@ class Message(BaseModel):
 class EmployeeIn(Body):
     id: Id | None = None
     name: Name
-    email: str
-    phone: str | None = None
+    email: Email
+    phone: Phone | None = None
     supervisor_id: Id | None = None
-    time_zone: str = "UTC"
+    time_zone: TimeZone = "UTC"
 
 
 class EmployeePatch(Body):
-    name: Name | None = None
-    email: str | None = None
-    phone: str | None = None
+    name: Name = omittable()
+    email: Email = omittable()
+    phone: Phone | None = None
     supervisor_id: Id | None = None
-    time_zone: str | None = None
-    active: bool | None = None
+    time_zone: TimeZone = omittable()
+    active: Flag = omittable("an inactive employee cannot be made responsible for items, or act")
 
 
 class EmployeeOut(BaseModel):
@@ -68,20 +130,23 @@ class FieldIn(Body):
     code: Id
     name: Name
     type: Literal["string", "number", "boolean", "date", "datetime", "enum"]
-    required: bool = False
-    multiple: bool = False
-    options: list[str] = []
+    required: Flag = False
+    multiple: Flag = False
+    options: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=50)] = []
+
+
+Fields = Annotated[list[FieldIn], Field(max_length=50)]
 
 
 class ItemTypeIn(Body):
     code: Id
     name: Name
-    fields: list[FieldIn] = []
+    fields: Fields = []
 
 
 class ItemTypePatch(Body):
-    name: Name | None = None
-    fields: list[FieldIn] | None = None
+    name: Name = omittable()
+    fields: Fields = omittable("replaces the type's custom field definitions")
 
 
 class ItemTypeOut(BaseModel):
@@ -99,7 +164,9 @@ class ItemTypeOut(BaseModel):
 
 
 class StageIn(Body):
-    id: Id | None = None
+    id: Id | None = Field(
+        None, description="default: from the name, e.g. 'Awaiting payment' -> awaiting_payment"
+    )
     name: Name
     color: Color = "#39A8EF"
     semantic: Semantic = "in_progress"
@@ -110,19 +177,21 @@ class NewStage(StageIn):
 
 
 class StagePatch(Body):
-    name: Name | None = None
-    color: Color | None = None
+    name: Name = omittable()
+    color: Color = omittable()
 
 
 class StageOrder(Body):
-    stage_ids: list[Id]
+    stage_ids: Annotated[list[Id], Field(max_length=50)]
 
 
 class PipelineIn(Body):
-    id: Id | None = None
+    id: Id | None = Field(None, description="default: from the name, e.g. 'Retail sales' -> retail_sales")
     item_type: Id
     name: Name
-    stages: list[StageIn] = Field(min_length=1)
+    stages: Annotated[list[StageIn], Field(min_length=1, max_length=50)] = Field(
+        description="in-progress stages first (at least one), then the final ones (success, failure)"
+    )
 
 
 class PipelinePatch(Body):
@@ -162,35 +231,38 @@ class PipelineOut(BaseModel):
 
 class ItemIn(Body):
     title: Name
-    pipeline_id: Id | None = None
-    stage_id: Id | None = None
-    amount: float | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
-    responsible_id: Id | None = None
-    emails: list[str] = []
-    phones: list[str] = []
-    company: str | None = None
-    fields: dict[str, Any] = {}
-    by: Id | None = Field(None, description="the employee acting")
+    pipeline_id: Id | None = Field(None, description="default: the type's default pipeline")
+    stage_id: Id | None = Field(None, description="default: the pipeline's first stage")
+    allow_final: Flag = Field(False, description="create the item in a final stage (won or lost) of stage_id")
+    amount: Amount | None = None
+    currency: Currency | None = None
+    responsible_id: Id | None = Field(None, description="an active employee")
+    emails: Annotated[list[Email], Field(max_length=Item.MAX_CONTACTS, description=CONTACTS)] = []
+    phones: Annotated[list[Phone], Field(max_length=Item.MAX_CONTACTS, description=CONTACTS)] = []
+    company: Text | None = None
+    fields: FieldValues = {}
+    by: Id | None = Field(None, description="the employee acting (active)")
 
 
 class ItemPatch(Body):
-    title: Name | None = None
-    amount: float | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
-    responsible_id: Id | None = None
-    emails: list[str] | None = None
-    phones: list[str] | None = None
-    company: str | None = None
-    fields: dict[str, Any] | None = Field(None, description="merged into the item's fields; null clears one")
-    expected_version: int | None = Field(None, description="refuse (409) if the item is at another version")
-    by: Id | None = None
+    title: Name = omittable()
+    amount: Amount | None = None
+    currency: Currency | None = None
+    responsible_id: Id | None = Field(None, description="an active employee, or null for none")
+    emails: Annotated[list[Email], Field(max_length=Item.MAX_CONTACTS)] = omittable(CONTACTS)
+    phones: Annotated[list[Phone], Field(max_length=Item.MAX_CONTACTS)] = omittable(CONTACTS)
+    company: Text | None = None
+    fields: FieldValues = omittable("merged into the item's fields; a null value clears one")
+    expected_version: Version | None = Field(
+        None, description="refuse (409) if the item is at another version"
+    )
+    by: Id | None = Field(None, description="the employee acting (active)")
 
 
 class StageMoveIn(Body):
     stage_id: Id
-    by: Id | None = Field(None, description="the employee moving the item")
-    allow_backwards: bool = Field(False, description="allow moving back, or reopening a closed item")
+    by: Id | None = Field(None, description="the employee moving the item (active)")
+    allow_backwards: Flag = Field(False, description="allow moving back, or reopening a closed item")
 
 
 class LastMove(BaseModel):
@@ -237,8 +309,25 @@ class ItemOut(BaseModel):
         )
 
 
+class ItemSummaryOut(BaseModel):
+    """An item found by a contact: what it is and what it is called."""
+
+    type: str
+    id: str
+    title: str
+    pipeline_id: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, summary: ItemSummary) -> ItemSummaryOut:
+        return cls(**summary.__dict__)
+
+
 class ItemPage(BaseModel):
     items: list[ItemOut]
+    pipeline_id: str | None = Field(
+        description="the pipeline listed: the one asked for, else the type's default (null: none yet)"
+    )
     cursor: str | None = Field(None, description="pass as ?cursor= for the next page")
 
 
@@ -249,7 +338,7 @@ class MoveOut(BaseModel):
 
 class CommentIn(Body):
     text: Annotated[str, Field(min_length=1, max_length=10_000)]
-    by: Id | None = None
+    by: Id | None = Field(None, description="the employee writing (active)")
 
 
 class TimelineEntryOut(BaseModel):
@@ -274,42 +363,45 @@ class TimelinePage(BaseModel):
 
 class DelayIn(Body):
     kind: Literal["immediate", "after", "before_field", "after_field"] = "immediate"
-    minutes: Annotated[int, Field(ge=0, le=525_600)] = 0
-    field: str | None = None
-    working_time: bool = False
+    minutes: Annotated[int, Field(strict=True, ge=0, le=525_600)] = 0
+    field: Annotated[str, Field(max_length=64)] | None = None
+    working_time: Flag = False
 
 
 class RetryIn(Body):
-    attempts: Annotated[int, Field(ge=0, le=10)] = 0
-    backoff_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
+    attempts: Annotated[int, Field(strict=True, ge=0, le=10)] = 0
+    backoff_seconds: Annotated[int, Field(strict=True, ge=1, le=86_400)] = 60
 
 
 class RepeatIn(Body):
-    every_minutes: Annotated[int, Field(ge=1)]
-    times: Annotated[int, Field(ge=1, le=100)]
+    every_minutes: Annotated[int, Field(strict=True, ge=1, le=525_600)]
+    times: Annotated[int, Field(strict=True, ge=1, le=100)]
+
+
+Condition = Annotated[dict[str, Any] | None, Field(description="an AND/OR group or a clause (see README)")]
 
 
 class TriggerIn(Body):
     type_code: Id
     stage_id: Id
     name: Name | None = None
-    params: dict[str, Any] = {}
-    condition: dict[str, Any] | None = Field(None, description="an AND/OR group or a clause (see README)")
-    run_as: Id | None = None
-    sort: int = 0
-    allow_backwards: bool = False
+    params: Params = {}
+    condition: Condition = None
+    run_as: Id | None = Field(None, description="an active employee")
+    sort: Sort = 0
+    allow_backwards: Flag = False
 
 
 class RobotIn(Body):
     type_code: Id
     stage_id: Id
     name: Name | None = None
-    params: dict[str, Any] = {}
-    condition: dict[str, Any] | None = None
-    run_as: Id | None = None
-    sort: int = 0
+    params: Params = {}
+    condition: Condition = None
+    run_as: Id | None = Field(None, description="an active employee")
+    sort: Sort = 0
     delay: DelayIn = DelayIn()
-    after_previous: bool = False
+    after_previous: Flag = False
     retry: RetryIn = RetryIn()
     repeat: RepeatIn | None = None
 
@@ -359,12 +451,27 @@ class RuleTypeOut(BaseModel):
 
 class ApiKeyIn(Body):
     name: Name
+    scope: Scope | None = Field(
+        None,
+        description="admin: everything; items: /items and below only. Default: the calling key's "
+        "scope; never wider than it.",
+    )
 
 
 class ApiKeyOut(BaseModel):
     id: str
     name: str
+    scope: Scope
+    operator: bool = Field(
+        description="the tenant's first key, made by the operator; only an operator key revokes it"
+    )
     created_at: datetime
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyOut:
+        return cls(
+            id=key.id, name=key.name, scope=key.scope, operator=key.operator, created_at=key.created_at
+        )
 
 
 class IssuedKeyOut(ApiKeyOut):

@@ -160,6 +160,55 @@ class Group:
 
 Condition = Clause | Group
 
+# A compared value longer than this is cut in an explanation: the journal shows it, it need not keep it.
+SHOWN_TEXT = 200
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > SHOWN_TEXT:
+        return value[:SHOWN_TEXT] + "…"
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One clause as it was evaluated: the item's value next to the value it was compared with."""
+
+    field: str
+    op: str
+    value: Any
+    actual: Any
+    held: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"field": self.field, "op": self.op}
+        if self.op not in NO_VALUE:
+            data["value"] = self.value
+        return data | {"actual": _shown(self.actual), "held": self.held}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Whether a condition holds, and every clause's comparison that says why."""
+
+    holds: bool
+    compared: tuple[Comparison, ...]
+
+
+def explain(condition: Condition, values: Callable[[str], Any]) -> Explanation:
+    """``condition.holds(values)`` with its reasons: every clause is evaluated (no short cut), so
+    the journal can show all the values that made a trigger's condition true or false."""
+    if isinstance(condition, Clause):
+        actual = values(condition.field)
+        held = _TESTS[condition.op](actual, condition.value)
+        return Explanation(held, (Comparison(condition.field, condition.op, condition.value, actual, held),))
+    parts = [explain(c, values) for c in condition.conditions]
+    results = [p.holds for p in parts]
+    held = all(results) if condition.join == "and" else any(results)
+    return Explanation(held, tuple(c for p in parts for c in p.compared))
+
 
 def parse(data: Any) -> Condition:
     """A condition from its JSON form; Invalid with the path of the first mistake."""

@@ -27,3 +27,24 @@ class MoveRefused(Conflict):
 
 class StaleWrite(Conflict):
     """Someone else changed the record between our read and our conditional write."""
+
+
+class AlreadyRecorded(Conflict):
+    """This happening (an inbound message, by its id) is on record already: a redelivery, not news."""
+
+
+class Unauthorized(CrmError):
+    """The calling API key was revoked, though a cached authorization let it through (HTTP 401)."""
+
+
+class Forbidden(CrmError):
+    """The calling API key is valid but its scope or standing does not allow this (HTTP 403)."""
+
+
+class Throttled(CrmError):
+    """The store refuses work for the moment (throttled after the SDK's own retries): the same
+    request a little later will do (HTTP 503 with Retry-After); an asynchronous event is retried."""
+
+
+class TooLarge(CrmError):
+    """The record would be larger than the store holds (DynamoDB's 400 KB item limit) (HTTP 413)."""

@@ -6,7 +6,11 @@ about DynamoDB.
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -25,14 +29,33 @@ def check_id(value: str, what: str) -> str:
     return value
 
 
-def slug(name: str, upper: bool = False) -> str:
-    """An id derived from a name: 'Preparing documents' -> 'PREPARING_DOCUMENTS' or 'preparing-documents'."""
+def slug(name: str, taken: Iterable[str] = ()) -> str:
+    """The id derived from a name, for pipelines and stages alike: its words in lower case joined by
+    '_' ('Preparing documents' -> 'preparing_documents'), with '_2', '_3', ... if ``taken`` has it."""
     words = re.findall(r"[A-Za-z0-9]+", name)
     if not words:
         raise Invalid(f"cannot derive an id from {name!r}: give one")
-    if upper:
-        return "_".join(words).upper()[:64]
-    return "-".join(words).lower()[:64]
+    base = "_".join(words).lower()[:60]
+    taken = set(taken)
+    return next(
+        candidate
+        for candidate in (base if n == 1 else f"{base}_{n}" for n in itertools.count(1))
+        if candidate not in taken
+    )
+
+
+# Numbers are stored as DynamoDB numbers (38 significant digits, 1e-130 to 1e125 in magnitude);
+# a CRM needs far less, and a bound keeps sums and comparisons exact enough to trust.
+MAX_NUMBER = 1e15
+MIN_FRACTION = 1e-9
+
+
+def check_number(value: float | int, what: str) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(f"{what} takes a number")
+    if not math.isfinite(value) or abs(value) >= MAX_NUMBER or (value and abs(value) < MIN_FRACTION):
+        raise Invalid(f"{what} must be 0 or a finite number between 1e-9 and 1e15 in magnitude")
+    return value
 
 
 # ---------------------------------------------------------------- tenants and employees
@@ -58,6 +81,14 @@ class Employee:
     supervisor_id: str | None = None
     time_zone: str = "UTC"
     active: bool = True
+
+    def __post_init__(self) -> None:
+        # Also checks what storage hands back: a record written by an older, laxer version fails here.
+        for name in ("id", "name", "email", "time_zone"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise Invalid(f"employee {self.id!r}: {name} must be a non-empty text")
+        if not isinstance(self.active, bool):
+            raise Invalid(f"employee {self.id!r}: active must be true or false")
 
 
 # ---------------------------------------------------------------- item types and their fields
@@ -92,6 +123,8 @@ class FieldDefinition:
         if self.multiple:
             if not isinstance(value, list):
                 raise Invalid(f"field {self.code!r} takes a list")
+            if len(value) > MAX_FIELD_VALUES:
+                raise Invalid(f"field {self.code!r} takes at most {MAX_FIELD_VALUES} values")
             if self.required and not value:
                 raise Invalid(f"field {self.code!r} is required")
             return [self._coerce_one(v) for v in value]
@@ -102,13 +135,13 @@ class FieldDefinition:
             case FieldType.STRING:
                 if not isinstance(value, str):
                     raise Invalid(f"field {self.code!r} takes text")
+                if len(value) > MAX_FIELD_TEXT:
+                    raise Invalid(f"field {self.code!r} takes at most {MAX_FIELD_TEXT} characters")
                 if self.required and not value.strip():
                     raise Invalid(f"field {self.code!r} is required")
                 return value
             case FieldType.NUMBER:
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise Invalid(f"field {self.code!r} takes a number")
-                return value
+                return check_number(value, f"field {self.code!r}")
             case FieldType.BOOLEAN:
                 if not isinstance(value, bool):
                     raise Invalid(f"field {self.code!r} takes true or false")
@@ -132,17 +165,25 @@ class FieldDefinition:
                 return value
 
 
+MAX_FIELD_TEXT = 2000
+MAX_FIELD_VALUES = 20
+
 BUILT_IN_TYPES = {"lead": "Lead", "deal": "Deal", "quote": "Quote", "invoice": "Invoice"}
 
 
 @dataclass(frozen=True)
 class ItemType:
-    """Lead, deal, quote, invoice, or a user-defined smart process; with its custom fields."""
+    """Lead, deal, quote, invoice, or a user-defined smart process; with its custom fields.
+
+    ``version`` grows with every change, so a warm container may keep the type and an item write
+    can check it is still current; 0 for a type never saved with one (a built-in type nobody has
+    customised, or a record written before types had versions)."""
 
     code: str
     name: str
     fields: tuple[FieldDefinition, ...] = ()
     built_in: bool = False
+    version: int = 0
 
     def field(self, code: str) -> FieldDefinition:
         for definition in self.fields:
@@ -214,6 +255,9 @@ class Pipeline:
             if not stage.name.strip():
                 raise Invalid(f"stage {stage.id!r}: name must not be empty")
         semantics = [s.semantic for s in self.stages]
+        if StageSemantic.IN_PROGRESS not in semantics:
+            # New items start in the first stage: it must be one where work happens.
+            raise Invalid("a pipeline needs at least one in-progress stage")
         first_final = next((i for i, s in enumerate(self.stages) if s.is_final), len(self.stages))
         if any(not s.is_final for s in self.stages[first_final:]):
             raise Invalid("final stages (success, failure) come after every in-progress stage")
@@ -298,6 +342,31 @@ class Item:
 
     # The attributes a user may change with an update (stage changes go through the policy).
     EDITABLE = ("title", "amount", "currency", "responsible_id", "emails", "phones", "company", "fields")
+    # Each contact is a record in the item's write transaction (100 actions at most), and a
+    # record is at most 400 KB with its change's timeline entry holding old and new values.
+    MAX_CONTACTS = 20
+    MAX_BYTES = 100_000
+
+    def __post_init__(self) -> None:
+        # Also checks what storage hands back: a record written by an older, laxer version fails here.
+        if not isinstance(self.title, str) or not self.title:
+            raise Invalid(f"{self.ref}: title must be a non-empty text")
+        if not all(isinstance(v, str) for v in (*self.emails, *self.phones)):
+            raise Invalid(f"{self.ref}: emails and phones are texts")
+        if not isinstance(self.fields, dict):
+            raise Invalid(f"{self.ref}: fields must be an object")
+
+    def check_limits(self) -> None:
+        for kind in ("emails", "phones"):
+            if len(getattr(self, kind)) > self.MAX_CONTACTS:
+                raise Invalid(f"an item has at most {self.MAX_CONTACTS} {kind}")
+        if self.amount is not None:
+            check_number(self.amount, "amount")
+        size = len(json.dumps({name: getattr(self, name) for name in self.EDITABLE}, default=str).encode())
+        if size > self.MAX_BYTES:
+            raise Invalid(
+                f"the item would take {size // 1000} KB; an item takes at most {self.MAX_BYTES // 1000} KB"
+            )
 
     @property
     def ref(self) -> str:
@@ -324,6 +393,27 @@ class Item:
             if old != new:
                 changes[f"fields.{code}"] = (old, new)
         return changes
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    """What finding items by a contact answers of each item: what it is and what it is called. None
+    of it changes when the item moves or its fields change, so the contact index can carry it and
+    rewrite it only when the title changes (the item itself is one read away)."""
+
+    type: str
+    id: str
+    title: str
+    pipeline_id: str
+    created_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"{self.type}/{self.id}"
+
+    @classmethod
+    def of(cls, item: Item) -> ItemSummary:
+        return cls(item.type, item.id, item.title, item.pipeline_id, item.created_at)
 
 
 # ---------------------------------------------------------------- timeline

@@ -7,6 +7,7 @@ trigger and robot issues fill it. Rules are stored with their common settings wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from crm.domain.conditions import Condition
 from crm.domain.errors import Invalid
 from crm.domain.model import Pipeline
+from crm.domain.trigger_events import TriggerEvent
 
 
 class RuleKind(StrEnum):
@@ -23,13 +25,49 @@ class RuleKind(StrEnum):
     ROBOT = "robot"
 
 
+def _validated(model: type[BaseModel], values: Any, name: str, of: str) -> Any:
+    """``values`` as an instance of ``model``; Invalid listing every problem with its location."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or name}: {e['msg']}" for e in error.errors()
+        )
+        raise Invalid(f"{name} of {of}: {problems}") from None
+
+
 @dataclass(frozen=True)
 class RuleType:
+    """A kind of trigger or robot: the schema of its params, and its behaviour.
+
+    A trigger type says which events fire it: ``event_data`` is the model of the data its events
+    carry, ``match`` tests that data against one trigger's params (both validated by ``matches``).
+    Robot types carry neither; they will carry how they run."""
+
     code: str
     kind: RuleKind
     title: str
     params: type[BaseModel]
     description: str = ""
+    event_data: type[BaseModel] | None = None
+    match: Callable[[Any, Any], bool] | None = None
+
+    def __post_init__(self) -> None:
+        trigger = self.kind is RuleKind.TRIGGER
+        if (self.event_data is not None) is not trigger or (self.match is not None) is not trigger:
+            raise ValueError(
+                f"{self.kind} type {self.code}: a trigger type has event_data and match, a robot neither"
+            )
+
+    def matches(self, event: TriggerEvent, params: dict[str, Any]) -> bool:
+        """True if ``event`` fires a trigger of this type with these (stored) ``params``; Invalid if
+        the event's data is not what events of this type carry."""
+        if self.event_data is None or self.match is None:
+            raise TypeError(f"{self.kind} type {self.code} is not fired by events")
+        if event.type != self.code:
+            return False
+        data = _validated(self.event_data, event.data, "data", f"a {self.code!r} event")
+        return self.match(data, _validated(self.params, params, "params", f"trigger type {self.code!r}"))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -61,13 +99,7 @@ class Catalogue:
 
     def validated_params(self, kind: RuleKind, code: str, params: dict[str, Any]) -> dict[str, Any]:
         rule_type = self.get(kind, code)
-        try:
-            return rule_type.params.model_validate(params).model_dump(mode="json")
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in error.errors()
-            )
-            raise Invalid(f"params of {kind} type {code!r}: {problems}") from None
+        return _validated(rule_type.params, params, "params", f"{kind} type {code!r}").model_dump(mode="json")
 
     def types(self, kind: RuleKind | None = None) -> list[RuleType]:
         return [t for (k, _), t in sorted(self._types.items()) if kind is None or k is kind]
@@ -152,19 +184,43 @@ class Rule:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """A pipeline with every rule on its stages: what one query loads and a warm container keeps."""
+    """A pipeline with every rule on its stages: what one query loads and a warm container keeps.
+
+    The rules are indexed once, when the configuration is made (a container loads it once and
+    keeps it), so that finding a stage's robots or the triggers an event may fire costs a look-up,
+    whatever the number of rules in the pipeline."""
 
     pipeline: Pipeline
     rules: tuple[Rule, ...] = ()
+    _on_stage: dict[tuple[RuleKind, str], tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+    _triggers: dict[str, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+    _by_id: dict[str, Rule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        stage_order = {stage.id: n for n, stage in enumerate(self.pipeline.stages)}
+        # Stage order, then the rule's own sort: the order robots run in and triggers are tried in.
+        ordered = sorted(self.rules, key=lambda r: (stage_order.get(r.stage_id, len(stage_order)), r.sort))
+        on_stage: dict[tuple[RuleKind, str], list[Rule]] = {}
+        triggers: dict[str, list[Rule]] = {}
+        for rule in ordered:
+            on_stage.setdefault((rule.kind, rule.stage_id), []).append(rule)
+            if rule.kind is RuleKind.TRIGGER:
+                triggers.setdefault(rule.type_code, []).append(rule)
+        object.__setattr__(self, "_on_stage", {k: tuple(v) for k, v in on_stage.items()})
+        object.__setattr__(self, "_triggers", {k: tuple(v) for k, v in triggers.items()})
+        object.__setattr__(self, "_by_id", {r.id: r for r in self.rules})
 
     @property
     def version(self) -> int:
         return self.pipeline.version
 
     def rules_on(self, stage_id: str, kind: RuleKind) -> list[Rule]:
-        return sorted(
-            (r for r in self.rules if r.stage_id == stage_id and r.kind is kind), key=lambda r: r.sort
-        )
+        """The stage's rules of one kind, in their order."""
+        return list(self._on_stage.get((kind, stage_id), ()))
+
+    def triggers_of_type(self, type_code: str) -> tuple[Rule, ...]:
+        """The pipeline's triggers of one type (what an event of that type may fire), in stage order."""
+        return self._triggers.get(type_code, ())
 
     def rule(self, rule_id: str) -> Rule | None:
-        return next((r for r in self.rules if r.id == rule_id), None)
+        return self._by_id.get(rule_id)

@@ -8,6 +8,8 @@ from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# Imported for its effect: every trigger type registers in CATALOGUE, which rules are validated against.
+from crm import triggers  # noqa: F401
 from crm.adapters import automation, items
 from crm.domain import conditions
 from crm.domain.contacts import normal_email, normal_phone
@@ -30,6 +32,14 @@ from crm.domain.rules import CATALOGUE, Delay, DelayKind, PipelineConfig, Repeat
 # ---------------------------------------------------------------- employees
 
 
+def employees(tenant_id: str) -> list[Employee]:
+    return automation.list_employees(tenant_id)
+
+
+def employee(tenant_id: str, employee_id: str) -> Employee:
+    return automation.get_employee(tenant_id, employee_id)
+
+
 def create_employee(tenant_id: str, values: dict[str, Any]) -> Employee:
     employee = _employee(tenant_id, values.get("id") or secrets.token_hex(4), values)
     automation.save_employee(tenant_id, employee, new=True)
@@ -47,9 +57,9 @@ def _employee(tenant_id: str, employee_id: str, values: dict[str, Any]) -> Emplo
     check_id(employee_id, "employee id")
     supervisor = values.get("supervisor_id")
     if supervisor is not None:
-        if supervisor == employee_id:
-            raise Invalid("an employee cannot supervise themselves")
-        automation.get_employee(tenant_id, supervisor)
+        _check_chain_of_command(
+            tenant_id, employee_id, referenced_employee(tenant_id, supervisor, "supervisor_id")
+        )
     time_zone = values.get("time_zone") or "UTC"
     try:
         ZoneInfo(time_zone)
@@ -66,6 +76,36 @@ def _employee(tenant_id: str, employee_id: str, values: dict[str, Any]) -> Emplo
     )
 
 
+def _check_chain_of_command(tenant_id: str, employee_id: str, supervisor: Employee) -> None:
+    """Refuses a supervisor who is the employee or reports to them, however indirectly."""
+    seen = {employee_id}
+    current: Employee | None = supervisor
+    while current is not None:
+        if current.id in seen:
+            raise Invalid(
+                f"supervisor_id: {supervisor.id!r} reports to {employee_id!r}; that would be a cycle"
+            )
+        seen.add(current.id)
+        try:
+            current = (
+                automation.get_employee(tenant_id, current.supervisor_id) if current.supervisor_id else None
+            )
+        except NotFound:
+            current = None
+
+
+def referenced_employee(tenant_id: str, employee_id: str, field: str, *, acting: bool = False) -> Employee:
+    """The employee a request body names in ``field``: naming one who does not exist is a mistake in
+    the request (Invalid, not NotFound); one who is to act or be responsible must be active."""
+    try:
+        employee = automation.get_employee(tenant_id, employee_id)
+    except NotFound:
+        raise Invalid(f"{field}: employee {employee_id!r} does not exist") from None
+    if acting and not employee.active:
+        raise Invalid(f"{field}: employee {employee_id!r} is inactive")
+    return employee
+
+
 # ---------------------------------------------------------------- item types
 
 # Custom field codes may not shadow these: conditions address both by name.
@@ -80,13 +120,25 @@ def item_types(tenant_id: str) -> list[ItemType]:
     return built_in + [t for code, t in sorted(stored.items()) if code not in BUILT_IN_TYPES]
 
 
-def item_type(tenant_id: str, code: str) -> ItemType:
-    stored = automation.get_stored_item_type(tenant_id, code)
+def item_type(tenant_id: str, code: str, *, fresh: bool = True) -> ItemType:
+    """The type as stored; from the warm container's cache when not ``fresh`` (for writes that
+    check its version)."""
+    stored = automation.get_stored_item_type(tenant_id, code, fresh=fresh)
     if stored is not None:
         return stored
     if code in BUILT_IN_TYPES:
         return ItemType(code, BUILT_IN_TYPES[code], built_in=True)
+    if not fresh:  # a smart process created since this container looked
+        return item_type(tenant_id, code)
     raise NotFound(f"item type {code!r} does not exist")
+
+
+def referenced_pipeline(tenant_id: str, pipeline_id: str, field: str) -> PipelineConfig:
+    """The pipeline a request names in a body or query ``field``: unknown is Invalid, not NotFound."""
+    try:
+        return automation.load(tenant_id, pipeline_id)
+    except NotFound:
+        raise Invalid(f"{field}: pipeline {pipeline_id!r} does not exist") from None
 
 
 def _fields(values: list[dict[str, Any]]) -> tuple[FieldDefinition, ...]:
@@ -134,12 +186,18 @@ def update_item_type(tenant_id: str, code: str, values: dict[str, Any]) -> ItemT
 
 
 def _stages(values: list[dict[str, Any]], existing: tuple[Stage, ...] = ()) -> list[Stage]:
-    taken = {s.id for s in existing}
+    """Stages from the request, ids derived from names where none is given. A given id that the
+    pipeline has already is a conflict; the same id twice in one request is a mistake in it."""
+    stored = {s.id for s in existing}
+    given = [v["id"] for v in values if v.get("id")]
+    if len(set(given)) != len(given):
+        raise Invalid("stages: the same stage id is given twice")
+    if clash := stored.intersection(given):
+        raise Conflict(f"stage {sorted(clash)[0]!r} exists already in this pipeline")
+    taken = stored | set(given)
     stages = []
     for value in values:
-        stage_id = value.get("id") or slug(value["name"], upper=True)
-        if stage_id in taken:
-            raise Conflict(f"stage {stage_id!r} exists already in this pipeline")
+        stage_id = value.get("id") or slug(value["name"], taken)
         taken.add(stage_id)
         stages.append(
             Stage(
@@ -153,12 +211,22 @@ def _stages(values: list[dict[str, Any]], existing: tuple[Stage, ...] = ()) -> l
     return stages
 
 
+def _type_in_body(tenant_id: str, code: str) -> ItemType:
+    try:
+        return item_type(tenant_id, code)
+    except NotFound:
+        raise Invalid(f"item_type: item type {code!r} does not exist") from None
+
+
 def create_pipeline(tenant_id: str, values: dict[str, Any]) -> Pipeline:
     """The type's first pipeline becomes its default (where items go when no pipeline is named)."""
-    type_code = item_type(tenant_id, values["item_type"]).code
+    type_code = _type_in_body(tenant_id, values["item_type"]).code
     stages = _stages(values["stages"])
+    pipeline_id = values.get("id") or slug(
+        values["name"], {p.id for p in automation.list_pipelines(tenant_id, None)}
+    )
     pipeline = Pipeline(
-        id=check_id(values.get("id") or slug(values["name"]), "pipeline id"),
+        id=check_id(pipeline_id, "pipeline id"),
         item_type=type_code,
         name=values["name"],
         stages=tuple(replace(s, sort=(i + 1) * 10) for i, s in enumerate(stages)),
@@ -173,11 +241,21 @@ def create_pipeline(tenant_id: str, values: dict[str, Any]) -> Pipeline:
     return pipeline
 
 
-def default_pipeline(tenant_id: str, type_code: str) -> Pipeline:
-    pipeline_id = automation.default_pipeline_id(tenant_id, type_code)
+def pipelines(tenant_id: str, type_code: str | None) -> list[Pipeline]:
+    return automation.list_pipelines(tenant_id, type_code)
+
+
+def default_pipeline_id(tenant_id: str, type_code: str, *, fresh: bool = True) -> str:
+    """Where the type's items go when no pipeline is named; from the warm container's cache when
+    not ``fresh`` (for writes that check it)."""
+    pipeline_id = automation.default_pipeline_id(tenant_id, type_code, fresh=fresh)
     if pipeline_id is None:
         raise Invalid(f"there is no {type_code} pipeline yet: create one first")
-    return automation.load(tenant_id, pipeline_id).pipeline
+    return pipeline_id
+
+
+def default_pipeline(tenant_id: str, type_code: str) -> Pipeline:
+    return automation.load(tenant_id, default_pipeline_id(tenant_id, type_code)).pipeline
 
 
 def get_pipeline(tenant_id: str, pipeline_id: str, item_type_code: str | None = None) -> PipelineConfig:
@@ -245,9 +323,14 @@ def add_stage(tenant_id: str, pipeline_id: str, values: dict[str, Any]) -> Pipel
     return _save(tenant_id, config, stages)
 
 
+def _stage_in_path(pipeline: Pipeline, stage_id: str) -> None:
+    if not pipeline.has_stage(stage_id):
+        raise NotFound(f"pipeline {pipeline.id!r} has no stage {stage_id!r}")
+
+
 def update_stage(tenant_id: str, pipeline_id: str, stage_id: str, values: dict[str, Any]) -> Pipeline:
     config = get_pipeline(tenant_id, pipeline_id)
-    config.pipeline.stage(stage_id)
+    _stage_in_path(config.pipeline, stage_id)
     stages = [
         replace(s, **{k: v for k, v in values.items() if v is not None and k in ("name", "color")})
         if s.id == stage_id
@@ -268,7 +351,7 @@ def reorder_stages(tenant_id: str, pipeline_id: str, stage_ids: list[str]) -> Pi
 def delete_stage(tenant_id: str, pipeline_id: str, stage_id: str) -> Pipeline:
     config = get_pipeline(tenant_id, pipeline_id)
     pipeline = config.pipeline
-    pipeline.stage(stage_id)
+    _stage_in_path(pipeline, stage_id)
     if items.stage_has_items(tenant_id, pipeline.item_type, pipeline_id, stage_id):
         raise Conflict(f"stage {stage_id!r} still has items: move them to another stage first")
     # The stage's triggers and robots go with it.
@@ -282,7 +365,7 @@ def delete_stage(tenant_id: str, pipeline_id: str, stage_id: str) -> Pipeline:
 def _rule(tenant_id: str, pipeline: Pipeline, kind: RuleKind, rule_id: str, values: dict[str, Any]) -> Rule:
     stage = pipeline.stage(values["stage_id"])
     if values.get("run_as"):
-        automation.get_employee(tenant_id, values["run_as"])
+        referenced_employee(tenant_id, values["run_as"], "run_as", acting=True)
     delay = values.get("delay") or {}
     retry = values.get("retry") or {}
     repeat = values.get("repeat")
@@ -354,7 +437,11 @@ def copy_rule(
 ) -> Rule:
     """A copy of the rule on another stage, of this pipeline or another of the same item type."""
     source = get_rule(tenant_id, type_code, pipeline_id, kind, rule_id)
-    target = pipeline_of_type(tenant_id, type_code, target_pipeline_id or pipeline_id)
+    target = pipeline_of_type(tenant_id, type_code, pipeline_id)
+    if target_pipeline_id:
+        target = referenced_pipeline(tenant_id, target_pipeline_id, "pipeline_id")
+        if target.pipeline.item_type != type_code:
+            raise Invalid(f"pipeline_id: {target_pipeline_id!r} is not a {type_code} pipeline")
     copy = replace(source, id=secrets.token_hex(6), stage_id=target.pipeline.stage(stage_id).id)
     _save(tenant_id, target, put=[copy])
     return copy

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from crm.adapters import automation, items
+from crm.adapters.items import Basis, Once
 from crm.domain import clock
 from crm.domain.contacts import normal_email, normal_phone
-from crm.domain.errors import Invalid, MoveRefused, StaleWrite
-from crm.domain.model import Cause, CauseKind, Item, TimelineEntry, TimelineKind
+from crm.domain.errors import AlreadyRecorded, Invalid, MoveRefused, StaleWrite
+from crm.domain.model import Cause, CauseKind, Item, ItemSummary, TimelineEntry, TimelineKind
 from crm.domain.rules import PipelineConfig
 from crm.domain.transitions import MoveRequest, TransitionPolicy, moved
-from crm.service.configuration import default_pipeline, item_type
+from crm.service.configuration import (
+    default_pipeline_id,
+    item_type,
+    referenced_employee,
+    referenced_pipeline,
+)
 
 POLICY = TransitionPolicy()
 
@@ -27,25 +36,32 @@ def _entry_id() -> str:
 def _contacts(values: dict[str, Any]) -> dict[str, Any]:
     """Emails lower-cased and phones in E.164, without duplicates, as the contact index keys them."""
     out = dict(values)
-    if values.get("emails") is not None:
-        out["emails"] = list(dict.fromkeys(normal_email(e) for e in values["emails"]))
-    if values.get("phones") is not None:
-        out["phones"] = list(dict.fromkeys(normal_phone(p) for p in values["phones"]))
+    for kind, normal in (("emails", normal_email), ("phones", normal_phone)):
+        if values.get(kind) is not None:
+            if len(values[kind]) > Item.MAX_CONTACTS:
+                raise Invalid(f"{kind}: an item has at most {Item.MAX_CONTACTS} {kind}")
+            out[kind] = list(dict.fromkeys(normal(v) for v in values[kind]))
     return out
 
 
-def _check_responsible(tenant_id: str, employee_id: str | None) -> None:
+def _check_actor(tenant_id: str, employee_id: str | None, field: str) -> None:
+    """An employee named as responsible or as the one acting exists and is active."""
     if employee_id is not None:
-        automation.get_employee(tenant_id, employee_id)
+        referenced_employee(tenant_id, employee_id, field, acting=True)
 
 
 def _on_current_pipeline[T](
-    tenant_id: str, pipeline_id: str, stage_id: str | None, write: Callable[[PipelineConfig, bool], T]
+    tenant_id: str,
+    pipeline_of: Callable[[bool], str],
+    stage_id: str | None,
+    write: Callable[[PipelineConfig, bool], T],
 ) -> T:
-    """``write(config, retry)``, decided on the warm container's copy of the pipeline and checked by
-    its version in the write itself; when the pipeline (or the item) changed meanwhile, once more on
-    a fresh copy. A stage the copy does not know may have been added since: that reloads at once."""
+    """``write(config, retry)``, decided on the warm container's copy of the pipeline
+    ``pipeline_of(retry)`` names (and of whatever else ``write`` reads with ``fresh=retry``) and
+    checked by version in the write itself; when something changed meanwhile, once more on fresh
+    copies. A stage the copy does not know may have been added since: that reloads at once."""
     for retry in (False, True):
+        pipeline_id = pipeline_of(retry)
         config = automation.load(tenant_id, pipeline_id, fresh=retry)
         if not retry and stage_id and not config.pipeline.has_stage(stage_id):
             config = automation.load(tenant_id, pipeline_id, fresh=True)
@@ -58,22 +74,86 @@ def _on_current_pipeline[T](
     raise AssertionError("unreachable")
 
 
-def create_item(tenant_id: str, type_code: str, values: dict[str, Any], by: str | None = None) -> Item:
-    definition = item_type(tenant_id, type_code)
-    pipeline_id = values.get("pipeline_id") or default_pipeline(tenant_id, type_code).id
-    _check_responsible(tenant_id, values.get("responsible_id"))
+# How long a retry with the same Idempotency-Key gets the first answer (the record then expires).
+IDEMPOTENCY_KEPT = timedelta(hours=24)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def create_item(
+    tenant_id: str,
+    type_code: str,
+    values: dict[str, Any],
+    by: str | None = None,
+    idempotency_key: str | None = None,
+) -> Item:
+    """An item in the first stage of its pipeline, or in ``stage_id``: a final stage (created won or
+    lost) only with ``allow_final``, so that a typo in a stage id does not close a new item.
+
+    With an ``idempotency_key``, once per key within a day: a retry with the same key and request
+    gets the item the first one created, as it was then, and creates nothing (its id number is
+    skipped); the same key with another request is Invalid."""
+    if idempotency_key is None:
+        return _create(tenant_id, type_code, values, by, None)
+    once = Once(
+        f"create-item:{_digest(idempotency_key)}",
+        _digest({"type": type_code, "values": values, "by": by}),
+        clock.now(),
+        IDEMPOTENCY_KEPT,
+    )
+    for _ in range(2):
+        try:
+            return _create(tenant_id, type_code, values, by, once)
+        except AlreadyRecorded:
+            if (done := items.done_once(tenant_id, once.source)) is None:
+                continue  # expired between the refused write and this read: create it now
+            request_hash, created = done
+            if request_hash != once.request_hash:
+                raise Invalid("this Idempotency-Key was used with another request") from None
+            return created
+    raise StaleWrite("the Idempotency-Key's record changed twice meanwhile; retry the request")
+
+
+def _create(
+    tenant_id: str, type_code: str, values: dict[str, Any], by: str | None, once: Once | None
+) -> Item:
+    # The type, the default pipeline and the pipeline come from the warm container's cache; the
+    # write checks all three (``Basis``), and a retry reads them afresh.
+    item_type(tenant_id, type_code, fresh=False)
+    named = values.get("pipeline_id")
+    if named:
+        named = referenced_pipeline(tenant_id, named, "pipeline_id").pipeline.id
+    _check_actor(tenant_id, values.get("responsible_id"), "responsible_id")
+    _check_actor(tenant_id, by, "by")
     values = _contacts(values)
-    fields = definition.coerce_fields(values.get("fields") or {}, complete=True)
     # Allocated once the stage is known to be valid, and kept if the write is retried.
     item_id = cache(lambda: items.next_id(tenant_id, type_code))
 
+    def pipeline_of(retry: bool) -> str:
+        return named or default_pipeline_id(tenant_id, type_code, fresh=retry)
+
     def write(config: PipelineConfig, retry: bool) -> Item:
+        definition = item_type(tenant_id, type_code, fresh=retry)
+        try:
+            fields = definition.coerce_fields(values.get("fields") or {}, complete=True)
+        except Invalid:
+            if retry:
+                raise
+            # The container's copy may be older than the field the request names: judge by the stored type.
+            definition = item_type(tenant_id, type_code)
+            fields = definition.coerce_fields(values.get("fields") or {}, complete=True)
         pipeline = config.pipeline
         if pipeline.item_type != type_code:
             raise Invalid(
-                f"pipeline {pipeline_id!r} is a {pipeline.item_type} pipeline, not a {type_code} one"
+                f"pipeline {pipeline.id!r} is a {pipeline.item_type} pipeline, not a {type_code} one"
             )
         stage = pipeline.stage(values["stage_id"]) if values.get("stage_id") else pipeline.first_stage
+        if stage.is_final and not values.get("allow_final"):
+            raise Invalid(
+                f"stage_id: {stage.id!r} is a final stage; creating an item there needs allow_final"
+            )
         now = clock.now()
         item = Item(
             type=type_code,
@@ -92,13 +172,19 @@ def create_item(tenant_id: str, type_code: str, values: dict[str, Any], by: str 
             fields=fields,
             stage_entered_at=now,
         )
+        item.check_limits()
         entry = TimelineEntry(
             _entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
         )
-        items.create(tenant_id, item, entry, pipeline_version=config.version)
+        basis = Basis(config.version, definition.version, default_pipeline=not named)
+        items.create(tenant_id, item, entry, basis, once)
         return item
 
-    return _on_current_pipeline(tenant_id, pipeline_id, values.get("stage_id"), write)
+    return _on_current_pipeline(tenant_id, pipeline_of, values.get("stage_id"), write)
+
+
+def get_item(tenant_id: str, type_code: str, item_id: str) -> Item:
+    return items.get(tenant_id, type_code, item_id)
 
 
 def update_item(
@@ -115,7 +201,8 @@ def update_item(
         raise StaleWrite(f"{before.ref} is at version {before.version}, not {expected_version}")
     changes = _contacts(changes)
     if "responsible_id" in changes:
-        _check_responsible(tenant_id, changes["responsible_id"])
+        _check_actor(tenant_id, changes["responsible_id"], "responsible_id")
+    _check_actor(tenant_id, by, "by")
     fields = dict(before.fields)
     if "fields" in changes:
         coerced = item_type(tenant_id, type_code).coerce_fields(changes.pop("fields") or {}, complete=False)
@@ -125,6 +212,7 @@ def update_item(
     if "title" in simple and not simple["title"]:
         raise Invalid("title must not be empty")
     candidate = replace(before, **simple, fields=fields)
+    candidate.check_limits()
     diff = before.changes_to(candidate)
     if not diff:
         return before
@@ -157,10 +245,10 @@ def move_stage(tenant_id: str, type_code: str, item_id: str, request: MoveReques
             return current, False
         after, entry = moved(current, target, request, clock.now(), _entry_id())
         after = replace(after, version=current.version + 1)
-        items.replace_item(tenant_id, current, after, entry, pipeline_version=config.version)
+        items.replace_item(tenant_id, current, after, entry, Basis(config.version))
         return after, True
 
-    return _on_current_pipeline(tenant_id, item.pipeline_id, request.to_stage, write)
+    return _on_current_pipeline(tenant_id, lambda retry: item.pipeline_id, request.to_stage, write)
 
 
 def _journal_refusal(tenant_id: str, item: Item, request: MoveRequest, refusal: MoveRefused) -> None:
@@ -182,8 +270,7 @@ def _journal_refusal(tenant_id: str, item: Item, request: MoveRequest, refusal: 
 def manual_move(
     tenant_id: str, type_code: str, item_id: str, to_stage: str, by: str | None, allow_backwards: bool
 ):
-    if by is not None:
-        automation.get_employee(tenant_id, by)
+    _check_actor(tenant_id, by, "by")
     request = MoveRequest(to_stage, Cause(CauseKind.API, ref=by), by=by, allow_backwards=allow_backwards)
     return move_stage(tenant_id, type_code, item_id, request)
 
@@ -194,14 +281,13 @@ def delete_item(tenant_id: str, type_code: str, item_id: str) -> None:
 
 def add_comment(tenant_id: str, type_code: str, item_id: str, text: str, by: str | None) -> TimelineEntry:
     item = items.get(tenant_id, type_code, item_id)
-    if by is not None:
-        automation.get_employee(tenant_id, by)
+    _check_actor(tenant_id, by, "by")
     entry = TimelineEntry(_entry_id(), TimelineKind.COMMENT, clock.now(), by, {"text": text})
     items.add_entry(tenant_id, item, entry)
     return entry
 
 
-def find_by_contact(tenant_id: str, email: str | None, phone: str | None) -> list[Item]:
+def find_by_contact(tenant_id: str, email: str | None, phone: str | None) -> list[ItemSummary]:
     if (email is None) == (phone is None):
         raise Invalid("give exactly one of email or phone")
     key = f"email:{normal_email(email)}" if email is not None else f"phone:{normal_phone(phone)}"
@@ -215,18 +301,22 @@ def list_items(
     stage_id: str | None,
     limit: int,
     cursor: str | None,
-) -> tuple[list[Item], str | None]:
+) -> tuple[list[Item], str | None, str | None]:
+    """A page of the items in a pipeline (the type's default one unless named), and the pipeline
+    listed; a type without pipelines has no items: an empty page, and no pipeline."""
     item_type(tenant_id, type_code)
-    pipeline = (
-        automation.load(tenant_id, pipeline_id).pipeline
-        if pipeline_id
-        else default_pipeline(tenant_id, type_code)
-    )
-    if pipeline.item_type != type_code:
-        raise Invalid(f"pipeline {pipeline.id!r} is a {pipeline.item_type} pipeline")
+    if pipeline_id:
+        pipeline = referenced_pipeline(tenant_id, pipeline_id, "pipeline_id").pipeline
+        if pipeline.item_type != type_code:
+            raise Invalid(f"pipeline_id: {pipeline.id!r} is a {pipeline.item_type} pipeline")
+    elif (default_id := automation.default_pipeline_id(tenant_id, type_code)) is not None:
+        pipeline = automation.load(tenant_id, default_id).pipeline
+    else:
+        return [], None, None
     if stage_id is not None:
         pipeline.stage(stage_id)
-    return items.list_in_pipeline(tenant_id, type_code, pipeline.id, stage_id, limit, cursor)
+    found, next_cursor = items.list_in_pipeline(tenant_id, type_code, pipeline.id, stage_id, limit, cursor)
+    return found, next_cursor, pipeline.id
 
 
 def timeline(tenant_id: str, type_code: str, item_id: str, limit: int, cursor: str | None):

@@ -1,0 +1,37 @@
+"""*Responsible changed*: the item got another responsible employee (optionally: from or to whom)."""
+
+from __future__ import annotations
+
+from crm.domain.rules import CATALOGUE, RuleKind, RuleType
+from crm.triggers.filters import EventData, Id, Params
+
+
+class ResponsibleParams(Params):
+    from_employee: Id | None = None  # none: whoever was responsible
+    to_employee: Id | None = None  # none: whoever becomes responsible
+
+
+class ResponsibleData(EventData):
+    old: Id | None
+    new: Id | None
+
+
+def responsible_matches(data: ResponsibleData, params: ResponsibleParams) -> bool:
+    return (
+        data.old != data.new
+        and params.from_employee in (None, data.old)
+        and params.to_employee in (None, data.new)
+    )
+
+
+RESPONSIBLE_CHANGED = CATALOGUE.register(
+    RuleType(
+        "responsible_changed",
+        RuleKind.TRIGGER,
+        "Responsible changed",
+        ResponsibleParams,
+        "Another employee was made responsible for the item: anyone, or from or to the one given.",
+        ResponsibleData,
+        responsible_matches,
+    )
+)
