@@ -185,7 +185,7 @@ def stage_move_api(run: Run) -> Measured:
 
 @figure("calls.stage_move.authorizer", unit="calls")
 def stage_move_authorizer(run: Run) -> Measured:
-    """AWS calls of the authorizer per request (API Gateway caches its answer per key for 300 s)."""
+    """AWS calls of the authorizer per request (API Gateway caches its answer per key for 60 s)."""
     calls = run.shared(stage_move).of(function="authorizer")
     return Measured(len(calls), _detail(calls))
 
