@@ -121,6 +121,11 @@ class Model(PynamoModel):
 
     @classmethod
     def _get_connection(cls) -> TableConnection:
+        # pynamodb finds ``_connection`` through inheritance: a subclass would borrow its parent's,
+        # whose schema lacks the subclass's indexes (a query on them would then fail for the life of
+        # the container). Each class builds its own.
+        if "_connection" not in cls.__dict__:
+            cls._connection = None
         table = super()._get_connection()
         if not isinstance(table.connection, StoreConnection):
             store = StoreConnection(region=_REGION)
