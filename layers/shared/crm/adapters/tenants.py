@@ -58,8 +58,12 @@ def _tenant(tenant_id: str, consistent: bool = False) -> TenantsTableRecord | No
 
 
 def mailbox_token(tenant_id: str) -> str | None:
-    """The tenant's mailbox token as stored (None: no such tenant), kept for ``kept_mailbox_token``."""
-    record = _tenant(tenant_id)
+    """The tenant's mailbox token as stored (None: no such tenant), kept for ``kept_mailbox_token``.
+
+    A strongly consistent read: it runs when a recipient's token differs from the kept one, which is
+    right after a rotation, and an eventually consistent read could still answer the old token and
+    drop mail sent to the new one."""
+    record = _tenant(tenant_id, consistent=True)
     token = record.mailbox_token if record else None
     if token:
         _tokens[tenant_id] = (time.monotonic() + TOKEN_KEPT_SECONDS, token)
