@@ -184,6 +184,26 @@ def test_a_retry_with_the_same_key_answers_the_first_item_as_it_was_then(sales, 
     assert titles == ["Warm-up", "Two forklifts"]
 
 
+def test_a_retry_refused_by_todays_state_still_answers_the_item_the_first_request_created(sales):
+    from crm.service import configuration, items
+
+    manager = configuration.create_employee("acme", {"name": "Mia", "email": "mia@acme.example"})
+    first = items.create_item(
+        "acme", "deal", {"title": "Forklift", "responsible_id": manager.id}, idempotency_key="form-7"
+    )
+    # The answer was lost; meanwhile the responsible left, so the same request is no longer valid.
+    configuration.update_employee("acme", manager.id, {"active": False})
+    with pytest.raises(Invalid, match="inactive"):
+        items.create_item("acme", "deal", {"title": "Forklift", "responsible_id": manager.id})
+
+    again = items.create_item(
+        "acme", "deal", {"title": "Forklift", "responsible_id": manager.id}, idempotency_key="form-7"
+    )
+
+    assert again == first
+    assert len(items.list_items("acme", "deal", None, None, 50, None)[0]) == 2  # the warm-up and it
+
+
 def test_the_same_key_with_another_request_is_refused_and_creates_nothing(sales):
     from crm.service import configuration, items
 

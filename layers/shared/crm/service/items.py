@@ -15,7 +15,7 @@ from crm.adapters import automation, items
 from crm.adapters.items import Basis, Once
 from crm.domain import clock
 from crm.domain.contacts import normal_email, normal_phone
-from crm.domain.errors import AlreadyRecorded, Invalid, MoveRefused, StaleWrite
+from crm.domain.errors import AlreadyRecorded, CrmError, Invalid, MoveRefused, StaleWrite, Throttled
 from crm.domain.model import Cause, CauseKind, Item, ItemSummary, TimelineEntry, TimelineKind
 from crm.domain.rules import PipelineConfig
 from crm.domain.transitions import MoveRequest, TransitionPolicy, moved
@@ -109,10 +109,18 @@ def create_item(
         except AlreadyRecorded:
             if (done := items.done_once(tenant_id, once.source)) is None:
                 continue  # expired between the refused write and this read: create it now
-            request_hash, created = done
-            if request_hash != once.request_hash:
-                raise Invalid("this Idempotency-Key was used with another request") from None
-            return created
+        except Throttled:
+            raise
+        except CrmError:
+            # The retry of a create that succeeded may be refused today (its responsible deactivated,
+            # its stage deleted, a field made required since): the stored answer comes first, or the
+            # client would take the refusal for "not created" and create the item again.
+            if (done := items.done_once(tenant_id, once.source)) is None:
+                raise
+        request_hash, created = done
+        if request_hash != once.request_hash:
+            raise Invalid("this Idempotency-Key was used with another request") from None
+        return created
     raise StaleWrite("the Idempotency-Key's record changed twice meanwhile; retry the request")
 
 
