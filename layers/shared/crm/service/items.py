@@ -15,7 +15,15 @@ from crm.adapters import automation, items
 from crm.adapters.items import Basis, Once
 from crm.domain import clock
 from crm.domain.contacts import normal_email, normal_phone
-from crm.domain.errors import AlreadyRecorded, CrmError, Invalid, MoveRefused, StaleWrite, Throttled
+from crm.domain.errors import (
+    AlreadyRecorded,
+    CrmError,
+    Invalid,
+    MoveRefused,
+    NotFound,
+    StaleWrite,
+    Throttled,
+)
 from crm.domain.model import Cause, CauseKind, Item, ItemSummary, TimelineEntry, TimelineKind
 from crm.domain.rules import PipelineConfig
 from crm.domain.transitions import MoveRequest, TransitionPolicy, moved
@@ -71,6 +79,12 @@ def _on_current_pipeline[T](
             automation.forget(tenant_id, pipeline_id)
             if retry:
                 raise
+        except (MoveRefused, Invalid, NotFound):
+            # Refused on the container's copy: a change made elsewhere (stages reordered, a stage
+            # reopened or added) may be why, and the write never saw it. Only a fresh copy refuses.
+            if retry:
+                raise
+            automation.forget(tenant_id, pipeline_id)
     raise AssertionError("unreachable")
 
 
@@ -246,7 +260,8 @@ def move_stage(tenant_id: str, type_code: str, item_id: str, request: MoveReques
         try:
             target = POLICY.decide(current, config.pipeline, request)
         except MoveRefused as refusal:
-            if request.cause.kind is not CauseKind.API:
+            # Journaled once: the refusal on the fresh copy is the one that stands.
+            if retry and request.cause.kind is not CauseKind.API:
                 _journal_refusal(tenant_id, current, request, refusal)
             raise
         if target is None:
@@ -321,8 +336,9 @@ def list_items(
         pipeline = automation.load(tenant_id, default_id).pipeline
     else:
         return [], None, None
-    if stage_id is not None:
-        pipeline.stage(stage_id)
+    if stage_id is not None and not pipeline.has_stage(stage_id):
+        # The container's copy may predate a stage added elsewhere: only a fresh copy says "no stage".
+        automation.load(tenant_id, pipeline.id, fresh=True).pipeline.stage(stage_id)
     found, next_cursor = items.list_in_pipeline(tenant_id, type_code, pipeline.id, stage_id, limit, cursor)
     return found, next_cursor, pipeline.id
 
