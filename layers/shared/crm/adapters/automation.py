@@ -221,11 +221,40 @@ def create_pipeline(tenant_id: str, pipeline: Pipeline) -> None:
         _defaults.pop((tenant_id, pipeline.item_type), None)
 
 
+# A transaction holds at most 100 actions: rule deletions past this many go ahead in chunks.
+RULES_PER_TRANSACTION = 90
+
+
+def _delete_rules_ahead(tenant_id: str, pipeline: Pipeline, rule_ids: Sequence[str]) -> Sequence[str]:
+    """Deletes all but the last ``RULES_PER_TRANSACTION`` of ``rule_ids`` in chunks, each checked
+    against ``pipeline``'s version (a change made meanwhile stops it before anything is lost), and
+    returns the rest for the caller's own transaction. Only for rules that can no longer fire: those
+    of a stage or pipeline being deleted, which has no items."""
+    if len(rule_ids) <= RULES_PER_TRANSACTION:
+        return rule_ids
+    pk = pipeline_pk(tenant_id, pipeline.id)
+    ahead, rest = rule_ids[:-RULES_PER_TRANSACTION], rule_ids[-RULES_PER_TRANSACTION:]
+    for start in range(0, len(ahead), RULES_PER_TRANSACTION):
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.condition_check(
+                    PipelineRecord, pk, META, condition=PipelineRecord.version == pipeline.version
+                )
+                for rule_id in ahead[start : start + RULES_PER_TRANSACTION]:
+                    transaction.delete(RuleRecord(pk=pk, sk=f"RULE#{rule_id}"))
+        except TransactWriteError as error:
+            stale = StaleWrite(f"pipeline {pipeline.id!r} changed meanwhile; read it again")
+            raise refusal(error, {}, stale) from None
+    return rest
+
+
 def save_pipeline(
     tenant_id: str, before: Pipeline, after: Pipeline, *, put: Sequence[Rule] = (), delete: Sequence[str] = ()
 ) -> None:
-    """Writes ``after`` (one version above ``before``) with rule changes, all or nothing."""
+    """Writes ``after`` (one version above ``before``) with rule changes, all or nothing (rule
+    deletions past one transaction's worth go first, checked against ``before``'s version)."""
     assert after.version == before.version + 1
+    delete = _delete_rules_ahead(tenant_id, before, delete)
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.save(
@@ -249,14 +278,15 @@ def save_pipeline(
 
 def delete_pipeline(tenant_id: str, config: PipelineConfig) -> None:
     pk = pipeline_pk(tenant_id, config.pipeline.id)
+    rules = _delete_rules_ahead(tenant_id, config.pipeline, [r.id for r in config.rules])
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.delete(
                 _pipeline_record(tenant_id, config.pipeline),
                 condition=PipelineRecord.version == config.pipeline.version,
             )
-            for rule in config.rules:
-                transaction.delete(RuleRecord(pk=pk, sk=f"RULE#{rule.id}"))
+            for rule_id in rules:
+                transaction.delete(RuleRecord(pk=pk, sk=f"RULE#{rule_id}"))
             if config.pipeline.is_default:
                 default = _default_record(tenant_id, config.pipeline)
                 transaction.delete(default, condition=DefaultPipelineRecord.pipeline_id == config.pipeline.id)
