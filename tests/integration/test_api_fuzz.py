@@ -119,7 +119,7 @@ def test_the_fuzzer_finds_no_server_error_and_no_undeclared_answer(key):
         f"schemathesis: {run.operations} operations, {run.requests} requests in {run.seconds:.0f} s, "
         f"by status {dict(sorted(run.statuses.items()))}"
     )
-    assert run.failures == []
+    assert run.failures == [], "\n\n".join(run.failures)
     assert run.operations >= 35
     # The run is real: it reached every kind of answer, and its sequences created and deleted things.
     assert run.requests > 2000 and not [code for code in run.statuses if code >= 500]

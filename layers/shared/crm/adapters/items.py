@@ -182,7 +182,7 @@ def from_record(record: ItemRecord) -> Item:
     )
 
 
-def _timeline_record(tenant_id: str, item: Item | ItemSummary, entry: TimelineEntry) -> TimelineRecord:
+def timeline_record(tenant_id: str, item: Item | ItemSummary, entry: TimelineEntry) -> TimelineRecord:
     return TimelineRecord(
         pk=item_pk(tenant_id, item.type, item.id),
         sk=f"TL#{entry.at.isoformat()}#{entry.id}",
@@ -276,6 +276,12 @@ def get(tenant_id: str, item_type: str, item_id: str) -> Item:
         )
     except DoesNotExist:
         raise NotFound(f"{item_type} {item_id} does not exist") from None
+
+
+def get_many(tenant_id: str, refs: Sequence[tuple[str, str]]) -> list[Item]:
+    """The items of ``refs`` (type, id) that exist, in one strongly consistent batch read."""
+    keys = [(item_pk(tenant_id, item_type, item_id), ITEM_SK) for item_type, item_id in refs]
+    return readable(ItemRecord.batch_get(keys, consistent_read=True), from_record, "item") if keys else []
 
 
 def list_in_pipeline(
@@ -401,7 +407,7 @@ def create(tenant_id: str, item: Item, entry: TimelineEntry, basis: Basis, once:
                 transaction.save(_answer_record(tenant_id, item, once), condition=not_done)
                 answer_at = checks
             transaction.save(to_record(tenant_id, item), condition=ItemRecord.pk.does_not_exist())
-            transaction.save(_timeline_record(tenant_id, item, entry))
+            transaction.save(timeline_record(tenant_id, item, entry))
             for contact in _contact_records(tenant_id, item, contact_keys(item.emails, item.phones)):
                 transaction.save(contact)
     except TransactWriteError as error:
@@ -426,7 +432,7 @@ def replace_item(
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.save(to_record(tenant_id, after), condition=ItemRecord.version == before.version)
-            transaction.save(_timeline_record(tenant_id, after, entry))
+            transaction.save(timeline_record(tenant_id, after, entry))
             for contact in _contact_records(tenant_id, after, rewritten):
                 transaction.save(contact)
             for contact in _contact_records(tenant_id, after, old_keys - new_keys):
@@ -441,7 +447,7 @@ def replace_item(
 def add_entry(tenant_id: str, item: Item, entry: TimelineEntry) -> None:
     """A timeline entry that changes nothing on the item (a comment, a refused move)."""
     try:
-        _timeline_record(tenant_id, item, entry).save(condition=TimelineRecord.sk.does_not_exist())
+        timeline_record(tenant_id, item, entry).save(condition=TimelineRecord.sk.does_not_exist())
     except PutError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise AlreadyRecorded(f"timeline entry {entry.id} exists already") from None
@@ -469,7 +475,7 @@ def add_entries_once(
                             tenant_id=tenant_id,
                         )
                         transaction.save(marker, condition=ItemsTableRecord.pk.does_not_exist())
-                        transaction.save(_timeline_record(tenant_id, item, entry))
+                        transaction.save(timeline_record(tenant_id, item, entry))
             except TransactWriteError as error:
                 # A redelivery: the items that have it are left out, the others written again.
                 marked = _marked(error)

@@ -13,13 +13,20 @@ Items table (stream: NEW_AND_OLD_IMAGES; ``kind`` tells the fan-out what a recor
     once       pk={tenant}#ONCE#{source}      sk={type}#{id} | UNVERIFIED   (where an inbound
                message was recorded; source: mail:{hash of its Message-ID})
                | sk=ANSWER   (source create-item:{hash of the Idempotency-Key}; TTL expires_at)
+               | sk={type}#{id} | NO_ITEM   (source event:{source}:{hash of the event id}: where a
+               trigger event was applied, with its answer; TTL expires_at)
     unverified pk={tenant}#UNVERIFIED_MAIL    sk={received at}#{hash}   (TTL expires_at)
+    journal    pk={tenant}#ITEM#{type}#{id}   sk=JOURNAL#{at}#{entry id}   (every decision on the item)
+               | pk={tenant}#JOURNAL#{pipeline}  sk={at}#{entry id}   (decisions on the pipeline's
+               triggers) | pk={tenant}#JOURNAL  sk={at}#{entry id}   (events that reached no item or no
+               trigger of their type); TTL expires_at
 Automation table
     pipeline   pk={tenant}#PIPELINE#{id}      sk=META          + ByTenant index keys
     rule       pk={tenant}#PIPELINE#{id}      sk=RULE#{rule id}
     default    pk={tenant}#PIPELINES          sk=DEFAULT#{item type}   (the type's default pipeline)
     employee   pk={tenant}#EMPLOYEES          sk={employee id}
     item type  pk={tenant}#TYPES              sk={code}
+    app trigger pk={tenant}#APP_TRIGGERS      sk={code}        (a code an application fires)
 Tenants table
     tenant     pk={tenant}                    sk=TENANT
     API key    pk={tenant}                    sk=APIKEY#{key id}
@@ -212,6 +219,17 @@ class UnverifiedMailRecord(ItemsTableRecord):
     expires_at = NumberAttribute()  # epoch seconds: the table's TTL attribute
 
 
+class JournalRecord(ItemsTableRecord):
+    # Why a trigger event moved an item or did not: the decision's JSON form with the entry's id.
+    # The attributes beside it are what the journal's lists filter on.
+    at = UnicodeAttribute()
+    entry = JSONAttribute()
+    source = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    rule_ids = ListAttribute(of=UnicodeAttribute, default=list)  # the triggers that were candidates
+    expires_at = NumberAttribute()  # epoch seconds: the table's TTL attribute
+
+
 class CounterRecord(Model):
     class Meta(_Meta):
         table_name = _table("ITEMS_TABLE")
@@ -261,6 +279,12 @@ class DefaultPipelineRecord(AutomationRecord):
 class RuleRecord(AutomationRecord):
     # The rule as the domain's JSON form: common settings, params and condition.
     rule = JSONAttribute()
+
+
+class AppTriggerRecord(AutomationRecord):
+    # A code an application registered; triggers of type app_trigger name it, and it fires them.
+    name = UnicodeAttribute()
+    created_at = UnicodeAttribute()
 
 
 class EmployeeRecord(AutomationRecord):

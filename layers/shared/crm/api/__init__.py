@@ -7,7 +7,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from crm.api import automation, document, employees, items, keys, mailbox, pipelines, types
+from crm.api import (
+    app_triggers,
+    automation,
+    document,
+    employees,
+    items,
+    journal,
+    keys,
+    mailbox,
+    pipelines,
+    types,
+)
 from crm.api.http import (
     HttpError,
     InvalidBody,
@@ -35,7 +46,8 @@ VERSION = "0.1.0"
 logger = Logger(child=True)
 
 app = Resolver()
-for module in (employees, types, pipelines, items, automation, keys, mailbox):
+# App triggers before automation: their literal paths win over /automation/{type}/{pipeline}.
+for module in (employees, types, pipelines, items, journal, app_triggers, automation, keys, mailbox):
     app.include_router(module.router)
 
 

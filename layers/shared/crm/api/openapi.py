@@ -73,6 +73,11 @@ LINKS: list[tuple[tuple[str, str], tuple[str, ...], dict[str, str]]] = [
         )
         for kind in ("triggers", "robots")
     ),
+    (
+        ("/automation/app-triggers", "post"),
+        ("/automation/app-triggers/",),
+        {"code": "$response.body#/code"},
+    ),
     (("/api-keys", "post"), ("/api-keys/{key_id}",), {"key_id": "$response.body#/id"}),
 ]
 

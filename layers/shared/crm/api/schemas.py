@@ -18,6 +18,8 @@ from crm.domain.model import (
     MAX_FIELD_TEXT,
     MAX_FIELD_VALUES,
     MAX_NUMBER,
+    TRIGGER_CODE_PATTERN,
+    AppTrigger,
     Employee,
     Item,
     ItemSummary,
@@ -26,6 +28,7 @@ from crm.domain.model import (
     TimelineEntry,
 )
 from crm.domain.rules import Rule
+from crm.domain.trigger_events import EVENT_ID_PATTERN
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -476,3 +479,120 @@ class ApiKeyOut(BaseModel):
 
 class IssuedKeyOut(ApiKeyOut):
     key: str = Field(description="shown once: only its hash is stored")
+
+
+# ---------------------------------------------------------------- triggers: the journal, app triggers
+
+Outcome = Literal["moved", "not_moved", "no_trigger_of_type", "no_item"]
+
+
+class ComparedOut(BaseModel):
+    """One clause of a trigger's condition with the item's value it was compared with."""
+
+    field: str
+    op: str
+    value: Any = None
+    actual: Any = None
+    held: bool
+
+
+class VerdictOut(BaseModel):
+    rule_id: str
+    rule_name: str
+    stage_id: str
+    verdict: Literal[
+        "moved",
+        "params_mismatch",
+        "already_there",
+        "stage_behind",
+        "item_closed",
+        "condition_false",
+        "guard_refused",
+        "chain_too_deep",
+        "earlier_trigger_chosen",
+    ]
+    message: str | None = Field(None, description="the transition policy's or the guard's words")
+    compared: list[ComparedOut] | None = Field(None, description="the condition's clauses, as evaluated")
+    chosen: str | None = Field(None, description="the trigger chosen instead (earlier_trigger_chosen)")
+
+
+class JournalEntryOut(BaseModel):
+    """Why one trigger event moved one item or did not: every trigger of its type with a verdict."""
+
+    id: str
+    at: datetime
+    outcome: Outcome
+    event: dict[str, Any] = Field(description="the event: type, source, event_id, item or contact, data")
+    item: str | None = Field(description="type/id; null when the event reached no item")
+    pipeline_id: str | None
+    pipeline_version: int | None
+    verdicts: list[VerdictOut]
+    rule_id: str | None = Field(None, description="the trigger that moved the item")
+    to_stage: str | None = None
+    run_as: str | None = Field(None, description="the employee the move is recorded as made by")
+    cause: dict[str, Any] | None = None
+    note: str | None = Field(None, description="why the event reached no item")
+
+
+class JournalPage(BaseModel):
+    entries: list[JournalEntryOut]
+    cursor: str | None = Field(
+        None, description="pass as ?cursor= for the next page (a filtered page may hold fewer entries)"
+    )
+
+
+TriggerCode = Annotated[str, Field(pattern=TRIGGER_CODE_PATTERN.pattern)]
+# The source's id of what happened: printable ASCII without spaces.
+EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN.pattern)]
+
+
+class AppTriggerIn(Body):
+    code: TriggerCode
+    name: Name
+
+
+class AppTriggerOut(BaseModel):
+    code: str
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, app_trigger: AppTrigger) -> AppTriggerOut:
+        return cls(**app_trigger.__dict__)
+
+
+class ItemRefIn(Body):
+    type: Id
+    id: Id
+
+
+class AppTriggerExecuteIn(Body):
+    target: (
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}_[A-Za-z0-9.-]{1,64}$")] | ItemRefIn
+    ) = Field(description='the item: "DEAL_25" (type in capitals, "_", id) or {"type": "deal", "id": "25"}')
+    event_id: EventId | None = Field(
+        None,
+        description="the application's id of this happening (or the Idempotency-Key header): a retry "
+        "with the same id changes nothing and gets the first answer",
+    )
+
+
+class ItemRefOut(BaseModel):
+    type: str
+    id: str
+
+
+class AppliedOut(BaseModel):
+    """What the event did to the item."""
+
+    outcome: Outcome
+    moved: bool
+    journal_id: str = Field(description="the id of the journal entry saying why")
+    at: datetime
+    item: ItemRefOut | None
+    pipeline_id: str | None
+    stage_id: str | None = Field(description="the item's stage after the event")
+    from_stage: str | None = Field(description="the stage it left, when it moved")
+    rule_id: str | None = Field(description="the trigger that moved it")
+    rule_name: str | None
+    run_as: str | None = Field(description="the employee the move is recorded as made by")

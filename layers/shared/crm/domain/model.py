@@ -21,6 +21,8 @@ from crm.domain.errors import Invalid
 # Ids become parts of DynamoDB keys joined with '#', so they are restricted to a safe alphabet.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,39}$")
+# Webhook and app trigger codes, as Bitrix24 spells them: Latin letters, digits and '_'.
+TRIGGER_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
 def check_id(value: str, what: str) -> str:
@@ -70,6 +72,22 @@ class Tenant:
     def __post_init__(self) -> None:
         if not TENANT_PATTERN.match(self.id):
             raise Invalid("tenant id must be 3-40 lower-case letters, digits or '-'")
+
+
+@dataclass(frozen=True)
+class AppTrigger:
+    """A code an application registered (Bitrix24's ``crm.automation.trigger.add``): triggers of
+    type *app trigger* name it, and the application fires them with it."""
+
+    code: str
+    name: str
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, str) or not TRIGGER_CODE_PATTERN.match(self.code):
+            raise Invalid(f"app trigger code {self.code!r}: 1-64 Latin letters, digits or '_'")
+        if not isinstance(self.name, str) or not 1 <= len(self.name) <= 200:
+            raise Invalid(f"app trigger {self.code!r}: a name of 1-200 characters")
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,16 @@ class ItemRef:
     def __str__(self) -> str:
         return f"{self.type}/{self.id}"
 
+    @classmethod
+    def from_target(cls, target: str) -> ItemRef:
+        """An item as Bitrix24's ``crm.automation.trigger`` names it: ``DEAL_25`` is deal 25, and
+        ``SMART_PROC_7`` item 7 of type ``smart_proc`` (the type in lower case; a type whose code
+        has capitals is named by ``{"type", "id"}`` instead)."""
+        kind, _, item_id = _text(target, "target").rpartition("_")
+        if not kind or not item_id:
+            raise Invalid(f"target {target!r}: TYPE_ID, like DEAL_25")
+        return cls(kind.lower(), item_id)
+
 
 class ContactKind(StrEnum):
     EMAIL = "email"

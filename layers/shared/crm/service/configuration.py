@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Imported for its effect: every trigger type registers in CATALOGUE, which rules are validated against.
 from crm import triggers  # noqa: F401
-from crm.adapters import automation, items
+from crm.adapters import app_triggers, automation, items
 from crm.domain import conditions
 from crm.domain.contacts import normal_email, normal_phone
 from crm.domain.errors import Conflict, Invalid, NotFound, StaleWrite
@@ -28,6 +28,7 @@ from crm.domain.model import (
     slug,
 )
 from crm.domain.rules import CATALOGUE, Delay, DelayKind, PipelineConfig, Repeat, Retry, Rule, RuleKind
+from crm.triggers.app_trigger import APP_TRIGGER
 
 # ---------------------------------------------------------------- employees
 
@@ -362,10 +363,22 @@ def delete_stage(tenant_id: str, pipeline_id: str, stage_id: str) -> Pipeline:
 # ---------------------------------------------------------------- triggers and robots
 
 
+def _check_references(tenant_id: str, kind: RuleKind, type_code: str, params: dict[str, Any]) -> None:
+    """What a trigger's params name of the tenant's exists: the pure type checks only their form (an
+    app trigger naming a code no application registered could never fire)."""
+    if kind is RuleKind.TRIGGER and type_code == APP_TRIGGER.code:
+        try:
+            app_triggers.get(tenant_id, params["code"])
+        except NotFound:
+            raise Invalid(f"params.code: app trigger {params['code']!r} is not registered") from None
+
+
 def _rule(tenant_id: str, pipeline: Pipeline, kind: RuleKind, rule_id: str, values: dict[str, Any]) -> Rule:
     stage = pipeline.stage(values["stage_id"])
     if values.get("run_as"):
         referenced_employee(tenant_id, values["run_as"], "run_as", acting=True)
+    params = CATALOGUE.validated_params(kind, values["type_code"], values.get("params") or {})
+    _check_references(tenant_id, kind, values["type_code"], params)
     delay = values.get("delay") or {}
     retry = values.get("retry") or {}
     repeat = values.get("repeat")
@@ -375,7 +388,7 @@ def _rule(tenant_id: str, pipeline: Pipeline, kind: RuleKind, rule_id: str, valu
         type_code=values["type_code"],
         name=values.get("name") or CATALOGUE.get(kind, values["type_code"]).title,
         stage_id=stage.id,
-        params=CATALOGUE.validated_params(kind, values["type_code"], values.get("params") or {}),
+        params=params,
         condition=conditions.parse(values["condition"]) if values.get("condition") else None,
         run_as=values.get("run_as"),
         sort=values.get("sort") or 0,

@@ -58,7 +58,7 @@ def _check_actor(tenant_id: str, employee_id: str | None, field: str) -> None:
         referenced_employee(tenant_id, employee_id, field, acting=True)
 
 
-def _on_current_pipeline[T](
+def on_current_pipeline[T](
     tenant_id: str,
     pipeline_of: Callable[[bool], str],
     stage_id: str | None,
@@ -202,7 +202,7 @@ def _create(
         items.create(tenant_id, item, entry, basis, once)
         return item
 
-    return _on_current_pipeline(tenant_id, pipeline_of, values.get("stage_id"), write)
+    return on_current_pipeline(tenant_id, pipeline_of, values.get("stage_id"), write)
 
 
 def get_item(tenant_id: str, type_code: str, item_id: str) -> Item:
@@ -271,7 +271,7 @@ def move_stage(tenant_id: str, type_code: str, item_id: str, request: MoveReques
         items.replace_item(tenant_id, current, after, entry, Basis(config.version))
         return after, True
 
-    return _on_current_pipeline(tenant_id, lambda retry: item.pipeline_id, request.to_stage, write)
+    return on_current_pipeline(tenant_id, lambda retry: item.pipeline_id, request.to_stage, write)
 
 
 def _journal_refusal(tenant_id: str, item: Item, request: MoveRequest, refusal: MoveRefused) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crm.domain.model import ID_PATTERN
+from crm.domain.model import ID_PATTERN, TRIGGER_CODE_PATTERN
 
 
 class Params(BaseModel):
@@ -33,8 +33,7 @@ def always(data: EventData, params: NoParams) -> bool:
 
 # Forms, resources, employees: ids in the CRM's id alphabet.
 Id = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
-# Webhook and app trigger codes, as Bitrix24 spells them: Latin letters, digits and '_'.
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+Code = Annotated[str, Field(pattern=TRIGGER_CODE_PATTERN.pattern)]
 # A mail's Message-ID (a header line is at most 998 characters).
 MessageId = Annotated[str, Field(min_length=1, max_length=998)]
 Url = Annotated[str, Field(min_length=1, max_length=8192)]

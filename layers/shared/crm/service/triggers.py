@@ -1,0 +1,289 @@
+"""Applying trigger events: the one use-case every source (webforms, mail, tracking, webhooks, app
+triggers, the site, the CRM's own changes, later telephony and payments) hands its events to.
+
+An event reaches items by reference (it names one) or by contact (the contact's open items in every
+pipeline with triggers of the event's type). For each item the pure decision (``decide``) is made on
+the warm container's copy of its pipeline, and one transaction writes the move (if any) with its
+timeline entry, the journal entries, and the event's once-record, checked against the item's and
+the pipeline's versions; a stale copy is decided again on fresh reads. So a redelivered event is one
+refused write, and answers what the first delivery answered. An event that reaches no item is
+journaled for the tenant, once.
+
+DynamoDB calls per event, warm: by reference, the item's GetItem and one TransactWriteItems; by
+contact, the contact index's Query, one BatchGetItem of the items and a transaction per item.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+# Imported for its effect: every trigger type registers in CATALOGUE, which decide() reads.
+from crm import triggers  # noqa: F401
+from crm.adapters import automation, items, journal
+from crm.domain import clock
+from crm.domain.errors import AlreadyRecorded, NotFound, StaleWrite
+from crm.domain.model import Item, ItemSummary
+from crm.domain.rules import PipelineConfig
+from crm.domain.transitions import TransitionPolicy, moved
+from crm.domain.trigger_events import ItemRef, TriggerEvent
+from crm.domain.triggering import Decision, Outcome, Verdict, decide
+from crm.service.configuration import pipeline_of_type
+from crm.service.items import on_current_pipeline
+
+POLICY = TransitionPolicy()
+
+
+def _new_id() -> str:
+    return secrets.token_hex(8)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one event did to one item, or that it reached none: the answer a source gives, kept
+    with the event's once-record so that a redelivery gets the same."""
+
+    outcome: Outcome
+    journal_id: str
+    at: datetime
+    item: ItemRef | None = None
+    pipeline_id: str | None = None
+    stage_id: str | None = None  # where the item is after the event
+    from_stage: str | None = None  # where it was, when it moved
+    rule_id: str | None = None  # the trigger that moved it
+    rule_name: str | None = None
+    run_as: str | None = None  # the employee the move is recorded as made by
+
+    @property
+    def moved(self) -> bool:
+        return self.outcome is Outcome.MOVED
+
+    @classmethod
+    def of(cls, decision: Decision, journal_id: str, item: Item | None) -> Applied:
+        if decision.move is None:
+            stage = None if item is None else item.stage_id
+            return cls(decision.outcome, journal_id, decision.at, decision.item, decision.pipeline_id, stage)
+        chosen = next(v for v in decision.verdicts if v.verdict is Verdict.MOVED)
+        return cls(
+            decision.outcome,
+            journal_id,
+            decision.at,
+            decision.item,
+            decision.pipeline_id,
+            decision.move.to_stage,
+            None if item is None else item.stage_id,
+            chosen.rule_id,
+            chosen.rule_name,
+            decision.move.by,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "moved": self.moved,
+            "journal_id": self.journal_id,
+            "at": self.at.isoformat(),
+            "item": None if self.item is None else {"type": self.item.type, "id": self.item.id},
+            "pipeline_id": self.pipeline_id,
+            "stage_id": self.stage_id,
+            "from_stage": self.from_stage,
+            "rule_id": self.rule_id,
+            "rule_name": self.rule_name,
+            "run_as": self.run_as,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Applied:
+        values = {k: v for k, v in data.items() if k not in ("outcome", "moved", "at", "item")}
+        return cls(
+            outcome=Outcome(data["outcome"]),
+            at=datetime.fromisoformat(data["at"]),
+            item=None if data.get("item") is None else ItemRef(**data["item"]),
+            **values,
+        )
+
+
+def apply_trigger_event(
+    event: TriggerEvent, *, now: datetime | None = None, unknown_item_is_an_error: bool = False
+) -> list[Applied]:
+    """What ``event`` did to each item it reached (one entry for no item). An item named by
+    reference that does not exist is journaled as reaching no item, or, with
+    ``unknown_item_is_an_error`` (a caller's own request naming it), NotFound and nothing written."""
+    at = now or clock.now()
+    if event.item is not None:
+        return _by_reference(event, event.item, at, unknown_item_is_an_error)
+    return _by_contact(event, at)
+
+
+def _by_reference(event: TriggerEvent, ref: ItemRef, at: datetime, refuse: bool) -> list[Applied]:
+    try:
+        item = items.get(event.tenant_id, ref.type, ref.id)
+    except NotFound:
+        # Applied before the item was deleted: a redelivery still answers what it did then.
+        if earlier := journal.answers(event.tenant_id, event):
+            return [Applied.from_dict(answer) for answer in earlier.values()]
+        if refuse:
+            raise
+        return [_no_item(event, at, f"{ref} does not exist")]
+    return [_once_for(event, item, lambda: _on_item(event, item, at))]
+
+
+def _once_for(event: TriggerEvent, item: Item, apply: Callable[[], Applied]) -> Applied:
+    """``apply()``, or what it answered before if the event was applied to ``item`` already."""
+    for _ in range(2):
+        try:
+            return apply()
+        except AlreadyRecorded:
+            earlier = journal.answers(event.tenant_id, event).get(f"{item.type}#{item.id}")
+            if earlier is not None:
+                return Applied.from_dict(earlier)
+            # Its once-record expired between the refused write and this read: apply it now.
+    raise StaleWrite(f"the record of event {event.event_id} changed twice meanwhile; deliver it again")
+
+
+def _on_item(event: TriggerEvent, first: Item, at: datetime) -> Applied:
+    """Decides on the item's pipeline as this container keeps it; on a stale item or pipeline,
+    once more on fresh reads of both."""
+    current = first
+
+    def pipeline_of(retry: bool) -> str:
+        nonlocal current
+        if retry:
+            current = items.get(event.tenant_id, first.type, first.id)
+        return current.pipeline_id
+
+    def write(config: PipelineConfig, retry: bool) -> Applied:
+        return _write(event, current, config, at, {})
+
+    return on_current_pipeline(event.tenant_id, pipeline_of, first.stage_id, write)
+
+
+def _write(
+    event: TriggerEvent, item: Item, config: PipelineConfig, at: datetime, unchanged: Mapping[str, int]
+) -> Applied:
+    """The decision for ``item`` on ``config``, written: the move if any, the journal, the event's
+    once-record; checked against ``unchanged`` (other pipelines the choice of items relied on) too."""
+    decision = decide(config, item, event, POLICY, at)
+    journal_id = _new_id()
+    applied = Applied.of(decision, journal_id, item)
+    change = None
+    if decision.move is not None and decision.target is not None:
+        after, entry = moved(item, decision.target, decision.move, at, _new_id())
+        trigger = {"id": applied.rule_id, "name": applied.rule_name}
+        source = {"type": event.type, "source": event.source, "id": event.event_id}
+        entry = replace(
+            entry, data={**entry.data, "trigger": trigger, "event": source, "journal_id": journal_id}
+        )
+        change = (replace(after, version=item.version + 1), entry)
+    journal.record_decision(event.tenant_id, decision, journal_id, item, applied.to_dict(), change, unchanged)
+    return applied
+
+
+def _no_item(
+    event: TriggerEvent, at: datetime, note: str, unchanged: Mapping[str, int] | None = None
+) -> Applied:
+    decision = Decision.unapplied(event, Outcome.NO_ITEM, at)
+    applied = Applied.of(decision, _new_id(), None)
+    try:
+        journal.record_unapplied(
+            event.tenant_id, decision, applied.journal_id, applied.to_dict(), note, unchanged or {}
+        )
+    except AlreadyRecorded:
+        earlier = journal.answers(event.tenant_id, event).get(journal.NO_ITEM)
+        return applied if earlier is None else Applied.from_dict(earlier)
+    return applied
+
+
+def _by_contact(event: TriggerEvent, at: datetime) -> list[Applied]:
+    """The contact's open items in the pipelines with triggers of the event's type. Which pipelines
+    those are is read from this container's copies, and checked: each write also checks the
+    versions of the pipelines it passed over, and when one changed, all is decided again on fresh
+    copies (items done by then answer from their once-records)."""
+    assert event.contact is not None
+    tenant_id = event.tenant_id
+    summaries = items.find_by_contact(tenant_id, f"{event.contact.kind.value}:{event.contact.value}")
+    pipeline_ids = sorted({s.pipeline_id for s in summaries})
+    for retry in (False, True):
+        configs = {p: automation.load(tenant_id, p, fresh=retry) for p in pipeline_ids}
+        passed_over = {p: c.version for p, c in configs.items() if not c.triggers_of_type(event.type)}
+        try:
+            return _on_contact_items(event, at, summaries, configs, passed_over)
+        except StaleWrite:
+            for pipeline_id in pipeline_ids:
+                automation.forget(tenant_id, pipeline_id)
+            if retry:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _on_contact_items(
+    event: TriggerEvent,
+    at: datetime,
+    summaries: list[ItemSummary],
+    configs: dict[str, PipelineConfig],
+    passed_over: dict[str, int],
+) -> list[Applied]:
+    wanted = [(s.type, s.id) for s in summaries if s.pipeline_id not in passed_over]
+    reached = [item for item in items.get_many(event.tenant_id, wanted) if _open(item, configs)]
+    if not reached:
+        contact = f"{event.contact.kind.value} {event.contact.value}" if event.contact else "the contact"
+        note = (
+            f"no open item of {contact} is in a pipeline with {event.type} triggers"
+            if summaries
+            else f"no item has {contact}"
+        )
+        return [_no_item(event, at, note, passed_over)]
+    return [
+        _once_for(
+            event,
+            item,
+            lambda item=item: _write(event, item, configs[item.pipeline_id], at, passed_over),
+        )
+        for item in reached
+    ]
+
+
+def _open(item: Item, configs: dict[str, PipelineConfig]) -> bool:
+    """Not in a final stage (an item moved to another pipeline since its summary is left out)."""
+    config = configs.get(item.pipeline_id)
+    if config is None:
+        return False
+    pipeline = config.pipeline
+    return not (pipeline.has_stage(item.stage_id) and pipeline.stage(item.stage_id).is_final)
+
+
+# ---------------------------------------------------------------- the journal
+
+Page = tuple[list[dict[str, Any]], str | None]
+
+
+def item_journal(tenant_id: str, type_code: str, item_id: str, limit: int, cursor: str | None) -> Page:
+    """Every decision on the item, newest first."""
+    return journal.item_journal(tenant_id, items.get(tenant_id, type_code, item_id), limit, cursor)
+
+
+def pipeline_journal(
+    tenant_id: str,
+    type_code: str,
+    pipeline_id: str,
+    rule_id: str | None,
+    outcome: Outcome | None,
+    since: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """The decisions that evaluated the pipeline's triggers, newest first: those where ``rule_id``
+    was a candidate, with this ``outcome``, from ``since`` on."""
+    pipeline_of_type(tenant_id, type_code, pipeline_id)
+    value = None if outcome is None else outcome.value
+    return journal.pipeline_journal(tenant_id, pipeline_id, rule_id, value, since, limit, cursor)
+
+
+def tenant_journal(
+    tenant_id: str, source: str | None, since: datetime | None, limit: int, cursor: str | None
+) -> Page:
+    """Events that reached no item, or an item whose pipeline has no trigger of their type."""
+    return journal.tenant_journal(tenant_id, source, since, limit, cursor)
