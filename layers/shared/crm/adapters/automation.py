@@ -37,9 +37,9 @@ from crm.domain.rules import Delay, DelayKind, PipelineConfig, Repeat, Retry, Ru
 
 META = "META"
 
-_cache: dict[tuple[str, str], PipelineConfig] = warm.cache()
-_item_types: dict[tuple[str, str], ItemType | None] = warm.cache()  # None: not stored
-_defaults: dict[tuple[str, str], str] = warm.cache()  # (tenant, item type) -> its default pipeline
+_cache: dict[tuple[str, str], PipelineConfig] = warm.cache(limit=256)
+_item_types: dict[tuple[str, str], ItemType | None] = warm.cache(limit=1024)  # None: not stored
+_defaults: dict[tuple[str, str], str] = warm.cache(limit=1024)  # (tenant, item type) -> its default pipeline
 
 
 # ---------------------------------------------------------------- mapping

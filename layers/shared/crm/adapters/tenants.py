@@ -21,7 +21,7 @@ KEY_PREFIX = "APIKEY#"
 # A warm container keeps each tenant's mailbox token this long: a token replaced in the store
 # stops opening the mailbox within that time, and a new one works at once (a miss reads again).
 TOKEN_KEPT_SECONDS = 300
-_tokens: dict[str, tuple[float, str]] = warm.cache()  # tenant -> (kept until, monotonic; token)
+_tokens: dict[str, tuple[float, str]] = warm.cache(limit=4096)  # tenant -> (kept until, monotonic; token)
 
 
 def _key_sk(key_id: str) -> str:
