@@ -81,6 +81,22 @@ def test_a_warm_create_is_the_id_counter_and_one_transaction(sales, dynamodb):
     assert operations(dynamodb) == ["UpdateItem", "TransactWriteItems"]
 
 
+def test_a_create_refused_for_its_size_uses_up_no_id_number(sales):
+    from crm.domain.errors import CrmError
+    from crm.service import configuration, items
+
+    fields = [{"code": f"note{n}", "name": f"Note {n}", "type": "string", "multiple": True} for n in range(4)]
+    configuration.update_item_type("acme", "deal", {"fields": fields})
+    huge = {f"note{n}": ["x" * 2_000] * 20 for n in range(4)}  # each value within its caps, 160 KB in all
+    before = items.create_item("acme", "deal", {"title": "Before"})
+
+    with pytest.raises(CrmError, match=r"too large|KB"):
+        items.create_item("acme", "deal", {"title": "Huge", "fields": huge})
+    after = items.create_item("acme", "deal", {"title": "After"})
+
+    assert int(after.id) == int(before.id) + 1
+
+
 def test_a_create_on_a_stale_item_type_is_decided_again_on_the_stored_one(sales, dynamodb):
     from crm.adapters import automation
     from crm.service import configuration, items

@@ -177,9 +177,10 @@ def _create(
                 f"stage_id: {stage.id!r} is a final stage; creating an item there needs allow_final"
             )
         now = clock.now()
-        item = Item(
+        # Judged as a draft first: a refused item must not use up an id number (ids are what users see).
+        draft = Item(
             type=type_code,
-            id=item_id(),
+            id="0",
             pipeline_id=pipeline.id,
             stage_id=stage.id,
             title=values["title"],
@@ -194,6 +195,8 @@ def _create(
             fields=fields,
             stage_entered_at=now,
         )
+        draft.check_limits()
+        item = replace(draft, id=item_id())
         item.check_limits()
         entry = TimelineEntry(
             _entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
