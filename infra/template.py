@@ -25,6 +25,11 @@ REGION = "eu-west-1"
 STACK_NAME = "crm-local"
 
 
+class NotEmulated(Exception):
+    """The template asks for something the local runtime cannot run here: it refuses at start, with
+    what and why, rather than run a different application than the template describes."""
+
+
 class CfnLoader(yaml.SafeLoader):
     """Reads CloudFormation short tags into their long form: ``!Ref X`` -> ``{"Ref": "X"}``."""
 
@@ -354,7 +359,7 @@ class Stack:
             case "Fn::ToJsonString":
                 return json.dumps(self.resolve(argument), separators=(",", ":"))
             case _:
-                raise NotImplementedError(f"{key} cannot be evaluated locally (no other stacks exist here)")
+                raise NotEmulated(f"{key} cannot be evaluated locally (no other stacks exist here)")
 
     def _sub(self, argument: Any) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument

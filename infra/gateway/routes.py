@@ -12,7 +12,7 @@ from typing import Any
 
 from infra.functions import Function, by_arn
 from infra.gateway.authorizers import Authorizer
-from infra.template import Stack
+from infra.template import NotEmulated, Stack
 
 log = logging.getLogger("infra.api")
 
@@ -139,9 +139,7 @@ def _api(stack: Stack, logical_id: str, functions: dict[str, Function]) -> Api:
     authorizers = {}
     for name, spec in auth.get("Authorizers", {}).items():
         if spec.get("FunctionArn") not in arns:
-            raise NotImplementedError(
-                f"authorizer {name}: only Lambda authorizers of this template run locally"
-            )
+            raise NotEmulated(f"authorizer {name}: only Lambda authorizers of this template run locally")
         identity = spec.get("Identity", {})
         authorizers[name] = Authorizer(
             name=name,
