@@ -139,7 +139,7 @@ def test_a_type_stored_before_versions_is_read_and_checked_as_version_0(sales):
     from crm.service import configuration, items
 
     # An item type record as written before types had versions
-    data = automation.item_type_to_dict(configuration.item_type("acme", "deal"))
+    data = configuration.item_type("acme", "deal").to_dict()
     ItemTypeRecord(pk="acme#TYPES", sk="deal", item_type={**data, "name": "Opportunity"}).save()
     automation.forget_item_type("acme", "deal")
     assert configuration.item_type("acme", "deal").version == 0

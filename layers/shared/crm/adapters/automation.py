@@ -30,10 +30,9 @@ from crm.adapters.tables import (
     connection,
 )
 from crm.adapters.transactions import refusal
-from crm.domain import conditions
 from crm.domain.errors import Conflict, NotFound, StaleWrite
-from crm.domain.model import Employee, FieldDefinition, FieldType, ItemType, Pipeline, Stage, StageSemantic
-from crm.domain.rules import Delay, DelayKind, PipelineConfig, Repeat, Retry, Rule, RuleKind
+from crm.domain.model import Employee, ItemType, Pipeline, Stage, StageSemantic
+from crm.domain.rules import PipelineConfig, Rule
 
 META = "META"
 
@@ -76,59 +75,8 @@ def _pipeline(record: PipelineRecord) -> Pipeline:
     )
 
 
-def rule_to_dict(rule: Rule) -> dict[str, Any]:
-    return {
-        "id": rule.id,
-        "kind": rule.kind.value,
-        "type_code": rule.type_code,
-        "name": rule.name,
-        "stage_id": rule.stage_id,
-        "params": rule.params,
-        "condition": rule.condition.to_dict() if rule.condition else None,
-        "run_as": rule.run_as,
-        "sort": rule.sort,
-        "allow_backwards": rule.allow_backwards,
-        "delay": {
-            "kind": rule.delay.kind.value,
-            "minutes": rule.delay.minutes,
-            "field": rule.delay.field,
-            "working_time": rule.delay.working_time,
-        },
-        "after_previous": rule.after_previous,
-        "retry": {"attempts": rule.retry.attempts, "backoff_seconds": rule.retry.backoff_seconds},
-        "repeat": {"every_minutes": rule.repeat.every_minutes, "times": rule.repeat.times}
-        if rule.repeat
-        else None,
-    }
-
-
-def rule_from_dict(data: dict[str, Any]) -> Rule:
-    delay = data.get("delay") or {}
-    return Rule(
-        id=data["id"],
-        kind=RuleKind(data["kind"]),
-        type_code=data["type_code"],
-        name=data["name"],
-        stage_id=data["stage_id"],
-        params=data.get("params") or {},
-        condition=conditions.parse(data["condition"]) if data.get("condition") else None,
-        run_as=data.get("run_as"),
-        sort=int(data.get("sort", 0)),
-        allow_backwards=bool(data.get("allow_backwards")),
-        delay=Delay(
-            DelayKind(delay.get("kind", "immediate")),
-            int(delay.get("minutes", 0)),
-            delay.get("field"),
-            bool(delay.get("working_time")),
-        ),
-        after_previous=bool(data.get("after_previous")),
-        retry=Retry(**data["retry"]) if data.get("retry") else Retry(),
-        repeat=Repeat(**data["repeat"]) if data.get("repeat") else None,
-    )
-
-
 def _rule_record(tenant_id: str, pipeline_id: str, rule: Rule) -> RuleRecord:
-    return RuleRecord(pk=pipeline_pk(tenant_id, pipeline_id), sk=f"RULE#{rule.id}", rule=rule_to_dict(rule))
+    return RuleRecord(pk=pipeline_pk(tenant_id, pipeline_id), sk=f"RULE#{rule.id}", rule=rule.to_dict())
 
 
 # ---------------------------------------------------------------- pipelines
@@ -146,7 +94,7 @@ def load(tenant_id: str, pipeline_id: str, *, fresh: bool = False) -> PipelineCo
         if raw["sk"]["S"] == META:
             pipeline = _pipeline(PipelineRecord.from_raw_data(raw))
         else:
-            rules.append(rule_from_dict(RuleRecord.from_raw_data(raw).rule))
+            rules.append(Rule.from_dict(RuleRecord.from_raw_data(raw).rule))
     if pipeline is None:
         _cache.pop(key, None)
         raise NotFound(f"pipeline {pipeline_id!r} does not exist")
@@ -333,38 +281,7 @@ def list_employees(tenant_id: str) -> list[Employee]:
 
 
 def _item_type(record: ItemTypeRecord) -> ItemType:
-    data = record.item_type
-    return ItemType(
-        code=data["code"],
-        name=data["name"],
-        built_in=data.get("built_in", False),
-        fields=tuple(
-            FieldDefinition(
-                f["code"], f["name"], FieldType(f["type"]), f["required"], f["multiple"], tuple(f["options"])
-            )
-            for f in data["fields"]
-        ),
-        version=int(record.version or 0),
-    )
-
-
-def item_type_to_dict(item_type: ItemType) -> dict[str, Any]:
-    return {
-        "code": item_type.code,
-        "name": item_type.name,
-        "built_in": item_type.built_in,
-        "fields": [
-            {
-                "code": f.code,
-                "name": f.name,
-                "type": f.type.value,
-                "required": f.required,
-                "multiple": f.multiple,
-                "options": list(f.options),
-            }
-            for f in item_type.fields
-        ],
-    }
+    return ItemType.from_dict(record.item_type, int(record.version or 0))
 
 
 def stored_item_types(tenant_id: str) -> list[ItemType]:
@@ -392,7 +309,7 @@ def save_item_type(tenant_id: str, item_type: ItemType) -> ItemType:
     (0: none stored, or one stored before versions); StaleWrite otherwise. The type as saved."""
     saved = replace(item_type, version=item_type.version + 1)
     pk, sk = item_type_key(tenant_id, item_type.code)
-    data = json.loads(json.dumps(item_type_to_dict(saved)))
+    data = json.loads(json.dumps(saved.to_dict()))
     current = (
         ItemTypeRecord.version.does_not_exist()
         if item_type.version == 0

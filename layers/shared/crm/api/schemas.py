@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm.adapters.automation import item_type_to_dict, rule_to_dict
 from crm.domain.keys import ApiKey, Scope
 from crm.domain.model import (
     MAX_FIELD_TEXT,
@@ -160,7 +159,7 @@ class ItemTypeOut(BaseModel):
 
     @classmethod
     def of(cls, item_type: ItemType) -> ItemTypeOut:
-        return cls.model_validate(item_type_to_dict(item_type))
+        return cls.model_validate(item_type.to_dict())
 
 
 # ---------------------------------------------------------------- pipelines and stages
@@ -432,7 +431,7 @@ class RuleOut(BaseModel):
 
     @classmethod
     def of(cls, rule: Rule) -> RuleOut:
-        return cls(**rule_to_dict(rule))
+        return cls(**rule.to_dict())
 
 
 class AutomationOut(BaseModel):

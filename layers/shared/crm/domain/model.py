@@ -218,6 +218,45 @@ class ItemType:
                     raise Invalid(f"field {definition.code!r} is required")
         return coerced
 
+    def to_dict(self) -> dict[str, Any]:
+        """The type as JSON (its ``version`` is kept beside it, not in it)."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "built_in": self.built_in,
+            "fields": [
+                {
+                    "code": f.code,
+                    "name": f.name,
+                    "type": f.type.value,
+                    "required": f.required,
+                    "multiple": f.multiple,
+                    "options": list(f.options),
+                }
+                for f in self.fields
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], version: int = 0) -> ItemType:
+        return cls(
+            code=data["code"],
+            name=data["name"],
+            built_in=data.get("built_in", False),
+            fields=tuple(
+                FieldDefinition(
+                    f["code"],
+                    f["name"],
+                    FieldType(f["type"]),
+                    f["required"],
+                    f["multiple"],
+                    tuple(f["options"]),
+                )
+                for f in data["fields"]
+            ),
+            version=version,
+        )
+
 
 # ---------------------------------------------------------------- pipelines and stages
 

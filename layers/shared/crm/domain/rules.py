@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from crm.domain import conditions
 from crm.domain.conditions import Condition
 from crm.domain.errors import Invalid
 from crm.domain.model import Pipeline
@@ -180,6 +181,56 @@ class Rule:
             raise Invalid("delay, after_previous, retry and repeat are robot settings")
         if self.kind is RuleKind.ROBOT and self.allow_backwards:
             raise Invalid("allow_backwards is a trigger setting")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "type_code": self.type_code,
+            "name": self.name,
+            "stage_id": self.stage_id,
+            "params": self.params,
+            "condition": self.condition.to_dict() if self.condition else None,
+            "run_as": self.run_as,
+            "sort": self.sort,
+            "allow_backwards": self.allow_backwards,
+            "delay": {
+                "kind": self.delay.kind.value,
+                "minutes": self.delay.minutes,
+                "field": self.delay.field,
+                "working_time": self.delay.working_time,
+            },
+            "after_previous": self.after_previous,
+            "retry": {"attempts": self.retry.attempts, "backoff_seconds": self.retry.backoff_seconds},
+            "repeat": {"every_minutes": self.repeat.every_minutes, "times": self.repeat.times}
+            if self.repeat
+            else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rule:
+        delay = data.get("delay") or {}
+        return cls(
+            id=data["id"],
+            kind=RuleKind(data["kind"]),
+            type_code=data["type_code"],
+            name=data["name"],
+            stage_id=data["stage_id"],
+            params=data.get("params") or {},
+            condition=conditions.parse(data["condition"]) if data.get("condition") else None,
+            run_as=data.get("run_as"),
+            sort=int(data.get("sort", 0)),
+            allow_backwards=bool(data.get("allow_backwards")),
+            delay=Delay(
+                DelayKind(delay.get("kind", "immediate")),
+                int(delay.get("minutes", 0)),
+                delay.get("field"),
+                bool(delay.get("working_time")),
+            ),
+            after_previous=bool(data.get("after_previous")),
+            retry=Retry(**data["retry"]) if data.get("retry") else Retry(),
+            repeat=Repeat(**data["repeat"]) if data.get("repeat") else None,
+        )
 
 
 @dataclass(frozen=True)
