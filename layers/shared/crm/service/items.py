@@ -195,9 +195,8 @@ def _create(
             fields=fields,
             stage_entered_at=now,
         )
-        draft.check_limits()
+        draft.check_limits()  # its size does not depend on the id
         item = replace(draft, id=item_id())
-        item.check_limits()
         entry = TimelineEntry(
             _entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
         )
