@@ -157,15 +157,10 @@ def _create(
         return named or default_pipeline_id(tenant_id, type_code, fresh=retry)
 
     def write(config: PipelineConfig, retry: bool) -> Item:
+        # A refusal here on the container's copy of the type (a field added since) is decided again
+        # on the stored one by ``on_current_pipeline``.
         definition = item_type(tenant_id, type_code, fresh=retry)
-        try:
-            fields = definition.coerce_fields(values.get("fields") or {}, complete=True)
-        except Invalid:
-            if retry:
-                raise
-            # The container's copy may be older than the field the request names: judge by the stored type.
-            definition = item_type(tenant_id, type_code)
-            fields = definition.coerce_fields(values.get("fields") or {}, complete=True)
+        fields = definition.coerce_fields(values.get("fields") or {}, complete=True)
         pipeline = config.pipeline
         if pipeline.item_type != type_code:
             raise Invalid(
