@@ -31,7 +31,7 @@ from crm.adapters.tables import (
     TimelineRecord,
     connection,
 )
-from crm.adapters.transactions import refusal
+from crm.adapters.transactions import failed_conditions, refusal
 from crm.domain.contacts import contact_keys
 from crm.domain.errors import AlreadyRecorded, Invalid, NotFound, StaleWrite
 from crm.domain.model import Cause, Item, ItemSummary, StageMove, TimelineEntry, TimelineKind
@@ -488,12 +488,9 @@ def add_entries_once(
 
 def _marked(error: TransactWriteError) -> set[int]:
     """Which items (by position) of a cancelled ``add_entries_once`` transaction have the marker,
-    when that alone cancelled it; otherwise the error as ``refusal`` gives it."""
-    failed = {p: r.code for p, r in enumerate(error.cancellation_reasons or []) if r is not None}
-    if error.cause_response_code != "TransactionCanceledException" or set(failed.values()) != {
-        "ConditionalCheckFailed"
-    }:
-        raise refusal(error, {}) from None
+    when that alone cancelled it; any other cause is raised as it is."""
+    if (failed := failed_conditions(error)) is None:
+        raise error
     return {position // 2 for position in failed}
 
 

@@ -20,19 +20,34 @@ from pynamodb.exceptions import TransactWriteError
 from crm.domain.errors import CrmError
 
 
+def _reasons(error: TransactWriteError) -> dict[int, str]:
+    """Why each action of a cancelled transaction failed, by position (none: not a cancellation)."""
+    if error.cause_response_code != "TransactionCanceledException":
+        return {}
+    return {p: r.code for p, r in enumerate(error.cancellation_reasons or []) if r is not None}
+
+
+def failed_conditions(error: TransactWriteError) -> set[int] | None:
+    """The positions of the actions whose condition failed, when that alone cancelled the
+    transaction; None for any other cause."""
+    codes = _reasons(error)
+    return set(codes) if codes and set(codes.values()) == {"ConditionalCheckFailed"} else None
+
+
 def refusal(
     error: TransactWriteError, conditions: Mapping[int, CrmError], otherwise: CrmError | None = None
 ) -> CrmError:
     """The refusal a cancelled transaction means: ``conditions[position]`` for the action whose
     condition failed, else ``otherwise`` (also for a conflicting transaction). Re-raises ``error``
     for any other reason, or when a failure has no meaning given. Use: ``raise refusal(...) from None``."""
-    if error.cause_response_code == "TransactionCanceledException":
-        codes = {p: r.code for p, r in enumerate(error.cancellation_reasons or []) if r is not None}
-        meaning = None
-        if codes and set(codes.values()) == {"ConditionalCheckFailed"}:
-            meaning = conditions.get(min(codes), otherwise)
-        elif codes and set(codes.values()) <= {"ConditionalCheckFailed", "TransactionConflict"}:
-            meaning = otherwise
-        if meaning is not None:
-            return meaning
+    meaning = None
+    if (failed := failed_conditions(error)) is not None:
+        meaning = conditions.get(min(failed), otherwise)
+    elif (codes := _reasons(error)) and set(codes.values()) <= {
+        "ConditionalCheckFailed",
+        "TransactionConflict",
+    }:
+        meaning = otherwise
+    if meaning is not None:
+        return meaning
     raise error
