@@ -43,3 +43,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     demo_file = tmp_path_factory.mktemp("local") / "demo.json"
     with running(Options(api_port=0, smtp_port=0, demo_file=demo_file)):
         yield Local(json.loads(demo_file.read_text()))
+
+
+# The browser fixture, for the tests that submit a page or open a link in headless Chromium.
+from tests.e2e.browser import browser  # noqa: E402, F401

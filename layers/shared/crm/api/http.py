@@ -4,11 +4,6 @@ a known path does not serve is 405 with ``Allow``, 204 has no body, and every er
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import math
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -19,25 +14,11 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from crm.api.schemas import Error, ErrorDetail
+from crm.bodies import BadValue, parse_json, raw_body
+from crm.bodies import BodyError as HttpError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
-
-# API Gateway takes up to 10 MB; nothing this API stores comes near this.
-MAX_BODY_BYTES = 256 * 1024
-# Deeper JSON than any request of this API needs; deep nesting only costs recursion.
-MAX_DEPTH = 32
-# Python refuses to parse integers of more than 4,300 digits; no field needs more than 30.
-MAX_DIGITS = 30
-
-
-class HttpError(Exception):
-    """The request cannot be served as sent, whatever it asks for (400, 405, 413, 415)."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.headers = headers or {}
 
 
 class InvalidBody(Exception):
@@ -48,58 +29,15 @@ class InvalidBody(Exception):
         self.detail = ErrorDetail(field=field, message=message, type=kind)
 
 
-def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_DIGITS:
-        raise ValueError(f"a number of more than {MAX_DIGITS} digits")
-    return int(text)
-
-
-def _values(document: Any) -> Iterator[tuple[str, int, Any]]:
-    """Every value in a parsed document with its place (body.a.0.b) and depth, without recursion."""
-    stack = [("body", 0, document)]
-    while stack:
-        place, depth, value = stack.pop()
-        yield place, depth, value
-        if isinstance(value, dict):
-            stack.extend((f"{place}.{k}", depth + 1, v) for k, v in value.items())
-            stack.extend((f"{place}.{k}", depth + 1, k) for k in value)
-        elif isinstance(value, list):
-            stack.extend((f"{place}.{i}", depth + 1, v) for i, v in enumerate(value))
-
-
 def read_json(event: BaseProxyEvent) -> Any:
     """The request body as JSON; HttpError or InvalidBody for what cannot be stored or read."""
     media = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media not in ("", content_types.APPLICATION_JSON):
         raise HttpError(415, f"send the body as JSON (Content-Type: application/json), not {media!r}")
-    raw = event.body
-    if not raw:
-        return None
     try:
-        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
-    except (binascii.Error, UnicodeEncodeError):
-        raise HttpError(400, "the body is not UTF-8 text") from None
-    if len(data) > MAX_BODY_BYTES:
-        raise HttpError(413, f"the body has {len(data)} bytes; this API takes at most {MAX_BODY_BYTES}")
-    try:
-        document = json.loads(data.decode(), parse_int=_integer)
-    except UnicodeDecodeError:
-        raise HttpError(400, "the body is not UTF-8 text") from None
-    except RecursionError:
-        raise HttpError(400, f"the body is nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as error:
-        raise HttpError(400, f"the body is not JSON: {error}") from None
-    for place, depth, value in _values(document):
-        if depth > MAX_DEPTH:
-            raise HttpError(400, f"the body is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidBody(place, "numbers must be finite", "finite_number")
-        if isinstance(value, str):
-            try:
-                value.encode()
-            except UnicodeEncodeError:
-                raise InvalidBody(place, "text must be valid Unicode", "unicode") from None
-    return document
+        return parse_json(raw_body(event.body, event.is_base64_encoded))
+    except BadValue as error:
+        raise InvalidBody(error.place, error.message, error.kind) from None
 
 
 class JsonBodies(OpenAPIRequestValidationMiddleware):

@@ -11,6 +11,9 @@ journaled for the tenant, once.
 
 DynamoDB calls per event, warm: by reference, the item's GetItem and one TransactWriteItems; by
 contact, the contact index's Query, one BatchGetItem of the items and a transaction per item.
+
+A contact the CRM does not know creates an item when the source says so (``NewItem``: a form's
+target, the mailbox's "create a lead" setting), once per event, and then the triggers apply to it.
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ from typing import Any
 from crm import triggers  # noqa: F401
 from crm.adapters import automation, items, journal
 from crm.domain import clock
-from crm.domain.errors import AlreadyRecorded, NotFound, StaleWrite
+from crm.domain.errors import AlreadyRecorded, Invalid, NotFound, StaleWrite
 from crm.domain.model import Item, ItemSummary
 from crm.domain.rules import PipelineConfig
 from crm.domain.transitions import TransitionPolicy, moved
 from crm.domain.trigger_events import ItemRef, TriggerEvent
 from crm.domain.triggering import Decision, Outcome, Verdict, decide
 from crm.service.configuration import pipeline_of_type
-from crm.service.items import on_current_pipeline
+from crm.service.items import create_item, on_current_pipeline
 
 POLICY = TransitionPolicy()
 
@@ -56,6 +59,7 @@ class Applied:
     rule_id: str | None = None  # the trigger that moved it
     rule_name: str | None = None
     run_as: str | None = None  # the employee the move is recorded as made by
+    created: bool = False  # the item was created for the event's unknown contact
 
     @property
     def moved(self) -> bool:
@@ -93,6 +97,7 @@ class Applied:
             "rule_id": self.rule_id,
             "rule_name": self.rule_name,
             "run_as": self.run_as,
+            "created": self.created,
         }
 
     @classmethod
@@ -106,16 +111,30 @@ class Applied:
         )
 
 
+@dataclass(frozen=True)
+class NewItem:
+    """The item a source creates when no item has the event's contact: its type and the values
+    ``create_item`` takes (title, pipeline_id, contacts, fields; no stage: the pipeline's first)."""
+
+    type: str
+    values: Mapping[str, Any]
+
+
 def apply_trigger_event(
-    event: TriggerEvent, *, now: datetime | None = None, unknown_item_is_an_error: bool = False
+    event: TriggerEvent,
+    *,
+    now: datetime | None = None,
+    unknown_item_is_an_error: bool = False,
+    new_item: NewItem | None = None,
 ) -> list[Applied]:
     """What ``event`` did to each item it reached (one entry for no item). An item named by
     reference that does not exist is journaled as reaching no item, or, with
-    ``unknown_item_is_an_error`` (a caller's own request naming it), NotFound and nothing written."""
+    ``unknown_item_is_an_error`` (a caller's own request naming it), NotFound and nothing written.
+    An event by contact that no item has creates ``new_item``, when given."""
     at = now or clock.now()
     if event.item is not None:
         return _by_reference(event, event.item, at, unknown_item_is_an_error)
-    return _by_contact(event, at)
+    return _by_contact(event, at, new_item)
 
 
 def _by_reference(event: TriggerEvent, ref: ItemRef, at: datetime, refuse: bool) -> list[Applied]:
@@ -144,7 +163,7 @@ def _once_for(event: TriggerEvent, item: Item, apply: Callable[[], Applied]) -> 
     raise StaleWrite(f"the record of event {event.event_id} changed twice meanwhile; deliver it again")
 
 
-def _on_item(event: TriggerEvent, first: Item, at: datetime) -> Applied:
+def _on_item(event: TriggerEvent, first: Item, at: datetime, created: bool = False) -> Applied:
     """Decides on the item's pipeline as this container keeps it; on a stale item or pipeline,
     once more on fresh reads of both."""
     current = first
@@ -156,19 +175,24 @@ def _on_item(event: TriggerEvent, first: Item, at: datetime) -> Applied:
         return current.pipeline_id
 
     def write(config: PipelineConfig, retry: bool) -> Applied:
-        return _write(event, current, config, at, {})
+        return _write(event, current, config, at, {}, created)
 
     return on_current_pipeline(event.tenant_id, pipeline_of, first.stage_id, write)
 
 
 def _write(
-    event: TriggerEvent, item: Item, config: PipelineConfig, at: datetime, unchanged: Mapping[str, int]
+    event: TriggerEvent,
+    item: Item,
+    config: PipelineConfig,
+    at: datetime,
+    unchanged: Mapping[str, int],
+    created: bool = False,
 ) -> Applied:
     """The decision for ``item`` on ``config``, written: the move if any, the journal, the event's
     once-record; checked against ``unchanged`` (other pipelines the choice of items relied on) too."""
     decision = decide(config, item, event, POLICY, at)
     journal_id = _new_id()
-    applied = Applied.of(decision, journal_id, item)
+    applied = replace(Applied.of(decision, journal_id, item), created=created)
     change = None
     if decision.move is not None and decision.target is not None:
         after, entry = moved(item, decision.target, decision.move, at, _new_id())
@@ -197,7 +221,23 @@ def _no_item(
     return applied
 
 
-def _by_contact(event: TriggerEvent, at: datetime) -> list[Applied]:
+def _created_for(event: TriggerEvent, at: datetime, new_item: NewItem) -> list[Applied]:
+    """The new item, created once per event (a redelivery finds the one the first created), with
+    the event applied to it; an item the type or pipeline refuses (a required field the source
+    does not fill) is journaled as reaching no item."""
+    try:
+        item = create_item(
+            event.tenant_id,
+            new_item.type,
+            dict(new_item.values),
+            idempotency_key=f"trigger-event:{event.source}:{event.event_id}",
+        )
+    except (Invalid, NotFound) as refused:
+        return [_no_item(event, at, f"no item has the contact, and creating one was refused: {refused}")]
+    return [_once_for(event, item, lambda: _on_item(event, item, at, created=True))]
+
+
+def _by_contact(event: TriggerEvent, at: datetime, new_item: NewItem | None) -> list[Applied]:
     """The contact's open items in the pipelines with triggers of the event's type. Which pipelines
     those are is read from this container's copies, and checked: each write also checks the
     versions of the pipelines it passed over, and when one changed, all is decided again on fresh
@@ -205,6 +245,8 @@ def _by_contact(event: TriggerEvent, at: datetime) -> list[Applied]:
     assert event.contact is not None
     tenant_id = event.tenant_id
     summaries = items.find_by_contact(tenant_id, f"{event.contact.kind.value}:{event.contact.value}")
+    if not summaries and new_item is not None:
+        return _created_for(event, at, new_item)
     pipeline_ids = sorted({s.pipeline_id for s in summaries})
     for retry in (False, True):
         configs = {p: automation.load(tenant_id, p, fresh=retry) for p in pipeline_ids}
