@@ -126,6 +126,34 @@ def test_an_unknown_contact_is_journaled_for_the_tenant_once(crm):
     assert entry["event"]["contact"] == {"kind": "email", "value": "stranger@else.test"}
 
 
+def test_an_unknown_contact_gets_the_new_item_its_source_creates_once_and_the_triggers_apply(crm):
+    from crm.service import items
+    from crm.service.triggers import NewItem, apply_trigger_event
+
+    stranger = Contact("email", "stranger@else.test")
+    new_deal = NewItem("deal", {"title": "Enquiry", "pipeline_id": "sales", "emails": ["stranger@else.test"]})
+    (first,) = apply_trigger_event(event(contact=stranger), new_item=new_deal)
+    (again,) = apply_trigger_event(event(contact=stranger), new_item=new_deal)
+    assert first.created and first.moved and again == first
+    (created,) = items.find_by_contact("acme", "stranger@else.test", None)
+    assert (first.item.type, first.item.id) == ("deal", created.id)
+    assert stage(first.item) == "offer_viewed"
+    assert [e["outcome"] for e in journal_of(first.item)] == ["moved"]
+    assert tenant_journal() == []
+
+
+def test_an_unknown_contact_whose_new_item_is_refused_is_journaled_and_nothing_is_created(crm):
+    from crm.service import items
+    from crm.service.triggers import NewItem, apply_trigger_event
+
+    stranger = Contact("email", "stranger@else.test")
+    nowhere = NewItem("deal", {"title": "Enquiry", "pipeline_id": "no_such_pipeline"})
+    (applied,) = apply_trigger_event(event(contact=stranger), new_item=nowhere)
+    assert applied.outcome.value == "no_item" and not applied.created
+    assert items.find_by_contact("acme", "stranger@else.test", None) == []
+    assert "creating one was refused" in tenant_journal()[0]["note"]
+
+
 def test_a_contact_whose_items_have_no_such_trigger_is_journaled_for_the_tenant(crm):
     from crm.service import items
     from crm.service.triggers import apply_trigger_event
