@@ -30,7 +30,7 @@ from typing import Any
 
 from moto.sqs.models import sqs_backends
 
-from infra import aws, demo, events, moto_dynamodb, moto_events, state
+from infra import aws, demo, events, in_process, moto_dynamodb, moto_events, state
 from infra.api import Gateway, HttpServer, Request, Response
 from infra.functions import Function, functions_of
 from infra.mail import Mailroom, Outbox, SmtpServer
@@ -110,6 +110,7 @@ class Runtime:
         # left resources behind, and this runtime creates its own from scratch.
         urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")).close()
         aws.point_sdk_at(endpoint, stack.region)
+        in_process.install(endpoint)
         self.clients = {
             service: aws.client(service, endpoint, stack.region)
             for service in ("dynamodb", "dynamodbstreams", "sqs", "sns", "s3", "events", "ses")
@@ -190,6 +191,7 @@ class Runtime:
         if self.options.persist is not None and self.started:
             saved_demo = {k: v for k, v in (self.demo or {}).items() if k not in self._urls()} or None
             state.save(self.options.persist, self.stack, self.clients, self.clock.offset, saved_demo)
+        in_process.uninstall()
         self.moto.stop()
 
     # ------------------------------------------------------------ /_local routes
