@@ -38,6 +38,7 @@ PIPELINES = [
         "name": "Sales",
         "stages": [
             {"id": "new", "name": "New", "color": "#39A8EF", "semantic": "in_progress"},
+            {"id": "offer_viewed", "name": "Offer viewed", "color": "#1EAEDB", "semantic": "in_progress"},
             {"id": "documents", "name": "Preparing documents", "color": "#2FC6F6", "semantic": "in_progress"},
             {"id": "payment", "name": "Awaiting payment", "color": "#55D0E0", "semantic": "in_progress"},
             {"id": "assembling", "name": "Assembling goods", "color": "#47E4C2", "semantic": "in_progress"},
@@ -50,6 +51,61 @@ PIPELINES = [
 
 
 NEW_DEAL = {"title": "Printer paper", "amount": 90, "currency": "EUR"}
+
+# Mail from the CRM comes from this address (verified in SES, as an operator does once per domain).
+SENDER = {"address": "sales@demo.example", "display_name": "Demo Trading Ltd"}
+# A sent offer: the client clicks the offer's link in the mail, and the deal moves to "Offer viewed".
+OFFER_URL = "https://shop.demo.example/offers/desks-12"
+OFFER_VIEWED_TRIGGER = {
+    "type_code": "link_clicked",
+    "stage_id": "offer_viewed",
+    "name": "Offer link clicked",
+    "params": {"url": "https://shop.demo.example/offers/", "url_match": "prefix"},
+}
+
+# Mail from a sender no item has: a new lead in "Unprocessed" (given to Anna in build()).
+MAIL_SOURCE = {"unknown_contact": "create_item", "item_type": "lead", "pipeline_id": "leads"}
+# The client answers the offer the CRM sent about the deal: it moves on to "Awaiting payment".
+CLIENT_REPLIED_TRIGGER = {
+    "type_code": "incoming_email",
+    "stage_id": "payment",
+    "name": "Client replied to the offer",
+    "params": {"only_replies": True},
+}
+
+LARGE_ORDER_TRIGGER = {
+    "type_code": "field_changed",
+    "stage_id": "documents",
+    "name": "Large order: amount above 10,000",
+    "params": {"fields": [{"field": "amount", "new": {"op": ">", "value": 10_000}}]},
+}
+
+# The accounting system calls the hook when the client has paid: the goods are assembled next.
+PAYMENT_RECEIVED_TRIGGER = {
+    "type_code": "webhook",
+    "stage_id": "assembling",
+    "name": "Payment received",
+    "params": {"code": "payment_received"},
+}
+
+CONTACT_FORM = {
+    "name": "Contact us",
+    "kind": "form",
+    "item_type": "lead",
+    "pipeline_id": "leads",
+    "fields": [
+        {"name": "name", "label": "Your name", "type": "text", "required": True, "maps_to": "title"},
+        {"name": "email", "label": "Email", "type": "email", "required": True, "maps_to": "emails"},
+        {"name": "phone", "label": "Phone", "type": "phone", "maps_to": "phones"},
+        {"name": "company", "label": "Company", "type": "text", "maps_to": "company"},
+    ],
+}
+
+
+OFFER_MAIL = {
+    "subject": "Your offer: standing desks",
+    "html": f'<p>Here is <a href="{OFFER_URL}">your offer</a>.</p>',
+}
 
 
 class Client:
@@ -83,6 +139,16 @@ def build(api_url: str) -> dict[str, Any]:
     }
     for pipeline in PIPELINES:
         client.call("POST", "/pipelines", pipeline)
+    # Field value changed: a deal whose amount goes above 10,000 needs a contract, so it moves to
+    # "Preparing documents" (once, on the change that crosses 10,000).
+    client.call("POST", "/automation/deal/sales/triggers", LARGE_ORDER_TRIGGER)
+    client.call("PUT", "/automation/sources/mail", MAIL_SOURCE | {"responsible_id": employees["rep_anna"]})
+    client.call("POST", "/automation/deal/sales/triggers", CLIENT_REPLIED_TRIGGER)
+    from crm.adapters.clients import client as aws_client  # SES in the runtime's moto
+
+    aws_client("ses").verify_email_identity(EmailAddress=SENDER["address"])
+    client.call("PUT", "/mailbox/sender", SENDER)
+    client.call("POST", "/automation/deal/sales/triggers", OFFER_VIEWED_TRIGGER)
 
     def item(item_type: str, body: dict[str, Any]) -> str:
         return client.call("POST", f"/items/{item_type}", body)["id"]
@@ -111,7 +177,7 @@ def build(api_url: str) -> dict[str, Any]:
             "company": "Northwind Traders",
         },
     )
-    item(
+    offer_deal = item(
         "deal",
         {
             "title": "Standing desks x12",
@@ -125,13 +191,34 @@ def build(api_url: str) -> dict[str, Any]:
     )
     # One deal already under way, so its timeline and the StageChanged event show from the start.
     client.call("POST", f"/items/deal/{deal}/stage", {"stage_id": "documents", "by": employees["rep_ivan"]})
+    # The site's "Contact us" form: a new enquirer's lead starts in "Unprocessed", and the form's
+    # trigger qualifies it (an existing lead of that contact is qualified too).
+    contact_form = client.call(
+        "POST", "/automation/forms", CONTACT_FORM | {"responsible_id": employees["rep_anna"]}
+    )
+    qualify = {"form_ids": [contact_form["id"]]}
+    client.call(
+        "POST",
+        "/automation/lead/leads/triggers",
+        {
+            "type_code": "form_filled",
+            "stage_id": "qualified",
+            "name": "Contact form filled",
+            "params": qualify,
+        },
+    )
+    # Webhook: the accounting system's hook URL (its secret is shown once: kept in demo.json).
+    client.call("POST", "/automation/deal/sales/triggers", PAYMENT_RECEIVED_TRIGGER)
+    hook = client.call("POST", "/automation/hooks", {"name": "Accounting"})
     return {
         "tenant_id": issued.tenant_id,
+        "hook_url": hook["url"],
         "mailbox": client.call("GET", "/mailbox")["address"],
         "api_key": issued.api_key,
         "employees": employees,
         "pipelines": {pipeline["item_type"]: pipeline["id"] for pipeline in PIPELINES},
-        "items": {"lead": lead, "deal": deal},
+        "items": {"lead": lead, "deal": deal, "offer_deal": offer_deal},
+        "forms": {"contact_us": contact_form["id"]},
     }
 
 
@@ -148,9 +235,16 @@ def try_this(demo: dict[str, Any], event_queue: str | None, smtp_port: int | Non
         f"  curl -s {post} {api}/items/deal -d '{json.dumps(NEW_DEAL)}'",
         f'  curl -s {post} {api}/items/deal/{deal}/stage -d \'{{"stage_id": "payment"}}\'',
         f"  curl -s {auth} {api}/items/deal/{deal}/timeline",
+        # The "Contact us" form as a site posts it: a new lead, qualified by the form's trigger.
+        f"  curl -s {api}/forms/{demo['forms']['contact_us']} -d name=Jane -d email=jane@example.org",
         f'  curl -s -X POST {api}/_local/clock -d \'{{"advance": "PT2H"}}\'',
         f"  curl -s {api}/_local/outbox",
+        # The offer mailed to the client of the desks deal; open its tracked link (in the outbox).
+        f"  curl -s {post} -H 'Idempotency-Key: offer-1' "
+        f"{api}/items/deal/{demo['items']['offer_deal']}/emails -d '{json.dumps(OFFER_MAIL)}'",
     ]
+    if "hook_url" in demo:  # a demo saved (--persist) before it had a hook has none
+        lines.append(f"  curl -s '{demo['hook_url']}?target=DEAL_{deal}&code=payment_received'    # webhook")
     if event_queue is not None:
         lines.append(f"  curl -s {api}/_local/queues/{event_queue}    # what the bus rule delivered there")
     if smtp_port is not None:
@@ -159,5 +253,11 @@ def try_this(demo: dict[str, Any], event_queue: str | None, smtp_port: int | Non
             f"  python3 -c \"import smtplib; smtplib.SMTP('127.0.0.1', {smtp_port}).sendmail("
             f"'buyer@northwind.example', ['{demo['mailbox']}'], "
             "'Subject: Chairs\\n\\nWhen can you deliver?')\""
+        )
+        # From a sender no item has: a new lead in "Unprocessed" with the mail on its timeline.
+        lines.append(
+            f"  python3 -c \"import smtplib; smtplib.SMTP('127.0.0.1', {smtp_port}).sendmail("
+            f"'jane@newclient.example', ['{demo['mailbox']}'], "
+            "'From: Jane <jane@newclient.example>\\nSubject: Quote for 40 chairs\\n\\nHello')\""
         )
     return "\n".join(lines)

@@ -1,8 +1,9 @@
 """SES inbound mail: the receipt rule stores the raw message in S3, then invokes this function.
 
 The handler reads SES's receipt event into a delivery and hands it to ``crm.service.mail.receive``
-(which tenants, whether the sender is authenticated, once per message id). A write that fails
-raises: Lambda retries the event and the function's DLQ keeps what still fails.
+(which tenants, whether the sender is authenticated, once per message id, the *incoming email*
+trigger event). A write that fails raises: Lambda retries the event and the function's DLQ keeps
+what still fails.
 
 The event is read as a plain dict (SES invokes with one record): powertools' data_classes package
 imports every event class, a tenth of an `import boto3` on every cold start, for five fields."""
@@ -55,6 +56,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     received = receive(delivery, DOMAIN)
     metrics.add_metric("InboundMailRecorded", MetricUnit.Count, received.recorded)
     metrics.add_metric("InboundMailUnverified", MetricUnit.Count, received.unverified)
+    metrics.add_metric("InboundMailMoved", MetricUnit.Count, received.moved)
+    metrics.add_metric("InboundMailCreated", MetricUnit.Count, received.new_items)
     logger.info(
         "inbound mail",
         extra={"ses_message_id": delivery.ses_message_id, "verdicts": delivery.verdicts.to_dict()}

@@ -96,8 +96,15 @@ def unverified(gateway, key, query=""):
     return gateway.call("GET", f"/mailbox/unverified{query}", None, key)
 
 
-def outcome(tenants=1, recorded=0, unverified=0, refused=False):
-    return {"tenants": tenants, "recorded": recorded, "unverified": unverified, "refused": refused}
+def outcome(tenants=1, recorded=0, unverified=0, refused=False, moved=0, new_items=0):
+    return {
+        "tenants": tenants,
+        "recorded": recorded,
+        "unverified": unverified,
+        "refused": refused,
+        "moved": moved,
+        "new_items": new_items,
+    }
 
 
 # ---------------------------------------------------------------- once per message id

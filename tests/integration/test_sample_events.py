@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from bench import template
@@ -42,3 +45,122 @@ def test_fanout_sample_event_publishes_created_and_stage_changed(bus):
     assert answer == {"batchItemFailures": []}
     published = drain(sqs, queues["everything"])
     assert [e["detail-type"] for e in published] == ["ItemCreated", "StageChanged"]
+
+
+def test_ingest_crm_changes_sample_event_moves_the_deal_whose_amount_went_above_10000(aws):
+    from crm.domain.rules import RuleKind
+    from crm.service import configuration, items
+    from crm.service.triggers import item_journal
+
+    stages = [{"name": "New"}, {"name": "Preparing documents", "id": "documents"}]
+    configuration.create_pipeline("demo", {"item_type": "deal", "name": "Sales", "stages": stages})
+    watch = {"fields": [{"field": "amount", "new": {"op": ">", "value": 10_000}}]}
+    rule = {"type_code": "field_changed", "stage_id": "documents", "name": "Large order", "params": watch}
+    configuration.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, rule)
+    items.create_item("demo", "deal", {"title": "Forklift", "amount": 9000})
+    handler = load_handler("ingest_crm_changes")
+    answer = handler.lambda_handler(
+        load_event("ingest_crm_changes/amount_above_10000.json"), lambda_context()
+    )
+    assert answer == {"batchItemFailures": []}
+    assert items.get_item("demo", "deal", "1").stage_id == "documents"
+    (entry,), _ = item_journal("demo", "deal", "1", 10, None)
+    assert entry["outcome"] == "moved" and entry["event"]["source"] == "crm_changes"
+
+
+def test_ingest_webform_sample_event_creates_the_lead_and_redirects_the_browser(aws):
+    from crm.adapters import forms as stored
+    from crm.domain.forms import Form
+    from crm.service import configuration, items
+
+    configuration.create_pipeline("demo", {"item_type": "lead", "name": "Leads", "stages": [{"name": "New"}]})
+    fields = [
+        {"name": "name", "label": "Name", "type": "text", "required": True},
+        {"name": "email", "label": "Email", "type": "email", "required": True, "maps_to": "emails"},
+        {"name": "phone", "label": "Phone", "type": "phone", "maps_to": "phones"},
+        {"name": "company", "label": "Company", "type": "text", "maps_to": "company"},
+    ]
+    settings = {"id": "f_demo_0123456789ab", "name": "Contact us", "kind": "form", "fields": fields}
+    stored.create(Form.from_dict({**settings, "item_type": "lead", "pipeline_id": "leads"}))
+    answer = load_handler("ingest_webform").lambda_handler(
+        load_event("ingest_webform/submit_browser.json"), lambda_context()
+    )
+    assert answer["statusCode"] == 303 and answer["headers"]["Location"] == "f_demo_0123456789ab?submitted=1"
+    (lead,) = items.find_by_contact("demo", "maria.ivanova@client.example", None)
+    assert lead.title == "Maria Ivanova" and lead.pipeline_id == "leads"
+
+
+def test_ingest_hooks_sample_events_move_the_deal_once_and_record_the_visit(aws):
+    from crm.adapters import hooks as stored_hooks
+    from crm.adapters import sites as stored_sites
+    from crm.domain import clock
+    from crm.domain.credentials import Credential
+    from crm.domain.hooks import Hook
+    from crm.domain.rules import RuleKind
+    from crm.domain.sites import Site
+    from crm.service import configuration, items
+    from crm.service.triggers import item_journal, tenant_journal
+
+    stages = [{"name": "New"}, {"name": "Awaiting payment", "id": "payment"}]
+    configuration.create_pipeline("demo", {"item_type": "deal", "name": "Sales", "stages": stages})
+    paid = {"type_code": "webhook", "stage_id": "payment", "params": {"code": "payment_received"}}
+    configuration.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, paid)
+    items.create_item("demo", "deal", {"title": "Chairs", "emails": ["buyer@northwind.example"]})
+    secret = load_event("ingest_hooks/hook_trigger_get.json")["pathParameters"]["secret"]
+    credential = Credential.parse("crmhook", secret)
+    stored_hooks.create(Hook("demo", credential.id, "ERP", clock.now(), credential.secret_hash))
+    stored_sites.create(Site("demo", "0a1b2c3d4e5f", "Shop", ("https://shop.demo.example",), clock.now()))
+    handler = load_handler("ingest_hooks")
+
+    fired = handler.lambda_handler(load_event("ingest_hooks/hook_trigger_get.json"), lambda_context())
+    posted = handler.lambda_handler(load_event("ingest_hooks/hook_trigger_post_form.json"), lambda_context())
+    visited = handler.lambda_handler(load_event("ingest_hooks/site_visit_beacon.json"), lambda_context())
+
+    assert fired["statusCode"] == 200 and json.loads(fired["body"])["outcome"] == "moved", fired
+    # The form POST is another call (its own request_id): the deal is in "Awaiting payment" already
+    assert posted["statusCode"] == 200, posted
+    assert (json.loads(posted["body"])["outcome"], json.loads(posted["body"])["stage_id"]) == (
+        "not_moved",
+        "payment",
+    )
+    assert visited["statusCode"] == 204, visited
+    assert visited["headers"]["Access-Control-Allow-Origin"] == "https://shop.demo.example"
+    assert items.get_item("demo", "deal", "1").stage_id == "payment"
+    entries, _ = item_journal("demo", "deal", "1", 10, None)
+    assert [(e["event"]["source"], e["outcome"]) for e in entries] == [
+        ("webhook", "not_moved"),
+        ("webhook", "moved"),
+    ]
+    # No pipeline has site-visit triggers: the visit is journaled for the tenant
+    (visit,), _ = tenant_journal("demo", "site", None, 10, None)
+    assert visit["event"]["contact"] == {"kind": "email", "value": "buyer@northwind.example"}
+
+
+def test_ingest_tracking_sample_events_open_and_click_the_demo_offer(aws):
+    from crm.adapters import outbound_mail as store
+    from crm.domain import clock, tracking
+    from crm.domain.rules import RuleKind
+    from crm.domain.trigger_events import ItemRef
+    from crm.service import configuration, items
+
+    stages = [{"name": "New"}, {"name": "Offer read"}, {"name": "Offer viewed"}]
+    configuration.create_pipeline("demo", {"item_type": "deal", "name": "Sales", "stages": stages})
+    for type_code, stage_id in (("email_read", "offer_read"), ("link_clicked", "offer_viewed")):
+        configuration.create_rule(
+            "demo", "deal", "sales", RuleKind.TRIGGER, {"type_code": type_code, "stage_id": stage_id}
+        )
+    items.create_item("demo", "deal", {"title": "Forklift", "emails": ["maria@client.example"]})
+    # The key and the sent message the samples' tokens were made with.
+    store.add_signing_key("demo", b"sample signing key of tenant dem", clock.now())
+    offer = "https://shop.example.com/offers/7"
+    sent = store.SentMail("SampleMessage001", ItemRef("deal", "1"), "sending", "-", (offer,), None)
+    store.reserve("demo", sent, clock.now())
+    handler = load_handler("ingest_tracking")
+
+    opened = handler.lambda_handler(load_event("ingest_tracking/open_pixel.json"), lambda_context())
+    assert opened["statusCode"] == 200 and opened["headers"]["Content-Type"] == "image/gif"
+    assert len(base64.b64decode(opened["body"])) == len(tracking.PIXEL) == 43
+    assert items.get_item("demo", "deal", "1").stage_id == "offer_read"
+    clicked = handler.lambda_handler(load_event("ingest_tracking/click_link.json"), lambda_context())
+    assert clicked["statusCode"] == 302 and clicked["headers"]["Location"] == offer
+    assert items.get_item("demo", "deal", "1").stage_id == "offer_viewed"

@@ -23,7 +23,24 @@ NOT_LOADED = {
     "api": {"aws_lambda_powertools.event_handler.openapi.models"},
     # Events read as dicts: powertools' data_classes package imports every event class.
     "fanout": {"aws_lambda_powertools.utilities.data_classes"},
-    "inbound_mail": {"aws_lambda_powertools.utilities.data_classes"},
+    # ... and, firing triggers, neither the management API nor powertools' resolver.
+    "inbound_mail": {
+        "aws_lambda_powertools.utilities.data_classes",
+        "crm.api",
+        "aws_lambda_powertools.event_handler",
+    },
+    # Public ingest: neither the management API's resolver nor its models.
+    "ingest_tracking": {"crm.api", "aws_lambda_powertools.event_handler"},
+    # Public webforms: neither the management API's resolver nor powertools' event handler.
+    "ingest_webform": {"crm.api", "aws_lambda_powertools.event_handler"},
+    # Webhook triggers and site visits: neither the management API's resolver nor the event handler.
+    "ingest_hooks": {"crm.api", "aws_lambda_powertools.event_handler"},
+    # An SQS batch read as dicts, without powertools' batch utility (it imports every event class).
+    "ingest_crm_changes": {
+        "crm.api",
+        "aws_lambda_powertools.event_handler",
+        "aws_lambda_powertools.utilities.data_classes",
+    },
 }
 
 

@@ -7,6 +7,7 @@ from crm.domain.mail import (
     MESSAGE_ID_LIMIT,
     SNIPPET_LIMIT,
     SUBJECT_LIMIT,
+    THREAD_LIMIT,
     mailbox_of,
     parse_inbound,
 )
@@ -115,3 +116,40 @@ def test_a_tenant_mailbox_address_names_the_tenant_and_its_token():
     assert mailbox_of("demo@inbound.example.com", "inbound.example.com") is None
     assert mailbox_of("demo+ab12@elsewhere.example", "inbound.example.com") is None
     assert mailbox_of("x#y+ab12@inbound.example.com", "inbound.example.com") is None
+
+
+# ---------------------------------------------------------------- which mail a reply answers
+
+
+def test_a_reply_names_its_parent_first_then_the_thread_newest_first():
+    reply = parse_inbound(
+        b"From: a@client.test\nIn-Reply-To: <parent@crm.test>\n"
+        b"References: <root@crm.test>\n <middle@client.test> <parent@crm.test>\n\nYes",
+        "ses-1",
+    )
+    assert reply.replies_to == ("<parent@crm.test>", "<middle@client.test>", "<root@crm.test>")
+    assert parse_inbound(b"From: a@client.test\n\nNew thread", "ses-2").replies_to == ()
+
+
+def test_junk_in_the_thread_headers_is_skipped_and_the_thread_bounded():
+    junk = (
+        b"From: a@client.test\nIn-Reply-To: your mail of Monday <no-at-sign> <@x> <x@> <a@b@c>\n"
+        b"References: =?utf-8?q?=FF?= <ok@crm.test> <sp ace@x.test> \xff\xfe <"
+        + b"x"
+        * 2000
+        + b"@long.test>\n"
+        b"References: <second-header@crm.test>\n\nx"
+    )
+    assert parse_inbound(junk, "ses-1").replies_to == ("<second-header@crm.test>", "<ok@crm.test>")
+    many = b" ".join(f"<m{n}@client.test>".encode() for n in range(500))
+    long_thread = parse_inbound(b"From: a@client.test\nReferences: " + many + b"\n\nx", "ses-2")
+    assert len(long_thread.replies_to) == THREAD_LIMIT
+    assert long_thread.replies_to[0] == "<m499@client.test>"
+
+
+def test_a_huge_references_header_is_read_in_time():
+    many = b"\n ".join(f"<m{n}@client.test>".encode() for n in range(40_000))
+    started = time.perf_counter()
+    parsed = parse_inbound(b"From: a@client.test\nReferences: " + many + b"\n\nx", "ses-1")
+    assert time.perf_counter() - started < 1.0
+    assert 0 < len(parsed.replies_to) <= THREAD_LIMIT

@@ -54,6 +54,7 @@ def test_changed_fields_are_an_update_with_old_and_new_values():
         fields={"source": "call"},
         version=2,
         updated_at=LATER,
+        last_change=Cause(CauseKind.API, "emp-3"),
     )
 
     [event] = item_events("acme", before, after, RECORD)
@@ -66,8 +67,23 @@ def test_changed_fields_are_an_update_with_old_and_new_values():
             "fields.city": {"old": "Berlin", "new": None},
             "fields.source": {"old": "web", "new": "call"},
         },
+        "cause": "api",
+        "cause_ref": "emp-3",
+        "chain": [],
         "at": LATER.isoformat(),
     }
+
+
+def test_an_update_made_by_automation_carries_its_cause_and_chain():
+    # A robot's change: triggers it fires continue its chain, so automation cannot loop for ever.
+    before = deal()
+    cause = Cause(CauseKind.ROBOT, "rob-7", ("trigger:trg-1",))
+    after = edited(before, amount=20_000.0, version=2, updated_at=LATER, last_change=cause)
+
+    [event] = item_events("acme", before, after, RECORD)
+
+    assert (event.detail["cause"], event.detail["cause_ref"]) == ("robot", "rob-7")
+    assert event.detail["chain"] == ["trigger:trg-1"]
 
 
 def test_a_stage_move_alone_is_only_a_stage_change():

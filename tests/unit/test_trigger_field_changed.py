@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from crm.domain.errors import Invalid
 from crm.domain.rules import CATALOGUE, RuleKind
 from tests.unit.builders import fires, refused_params
 
@@ -72,6 +73,21 @@ def test_stage_pipeline_and_responsible_are_not_watched(field):
     assert f"{field!r} is not watched by this trigger" in refused_params(
         "field_changed", {"fields": [{"field": field}]}
     )
+
+
+@pytest.mark.parametrize("field", ["type", "id", "version", "fields"])
+def test_attributes_no_update_changes_are_not_watched(field):
+    # A watch on one of them could never fire: custom fields are watched by their codes.
+    assert f"{field!r} is never changed by an update" in refused_params(
+        "field_changed", {"fields": [{"field": field}]}
+    )
+
+
+@pytest.mark.parametrize("field", ["responsible_id", "stage_id", "fields", "a b"])
+def test_an_event_carries_only_changes_a_watch_may_name(field):
+    # The event data agrees with the params: what no watch may name is not an event's change.
+    with pytest.raises(Invalid, match="data"):
+        changed(field, "x", "y", {"fields": [{"field": "title"}]})
 
 
 @pytest.mark.parametrize(

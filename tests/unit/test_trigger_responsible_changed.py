@@ -34,3 +34,10 @@ def test_params_are_employee_ids():
     assert "to_employee: String should match pattern" in refused_params(
         "responsible_changed", {"to_employee": "Anna Petrova"}
     )
+
+
+def test_a_trigger_from_and_to_the_same_employee_is_refused():
+    # It could never fire: a change of responsible is from one employee to another.
+    assert "from_employee and to_employee are the same" in refused_params(
+        "responsible_changed", {"from_employee": "anna", "to_employee": "anna"}
+    )

@@ -18,6 +18,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from crm.adapters.along import Actions, Along, transact
 from crm.adapters.readable import readable
 from crm.adapters.tables import (
     ContactRecord,
@@ -133,6 +134,7 @@ def to_record(tenant_id: str, item: Item) -> ItemRecord:
             "cause": move.cause.to_dict(),
             "at": move.at.isoformat(),
         },
+        last_change=None if item.last_change is None else item.last_change.to_dict(),
         pipeline_key=f"{tenant_id}#{item.type}#{item.pipeline_id}",
         stage_key=f"{item.stage_id}#{_iso(item.created_at)}#{item.id}",
     )
@@ -179,6 +181,7 @@ def from_record(record: ItemRecord) -> Item:
             Cause.from_dict(move["cause"]),
             datetime.fromisoformat(move["at"]),
         ),
+        last_change=None if record.last_change is None else Cause.from_dict(record.last_change.as_dict()),
     )
 
 
@@ -356,27 +359,25 @@ def next_id(tenant_id: str, item_type: str) -> str:
     return str(int(counter.last))
 
 
-def _check_basis(transaction: TransactWrite, tenant_id: str, item: Item, basis: Basis) -> int:
-    """Adds the checks of ``basis``; how many."""
-    transaction.condition_check(
+def _check_basis(actions: Actions, tenant_id: str, item: Item, basis: Basis) -> None:
+    actions.check(
         PipelineRecord,
         pipeline_pk(tenant_id, item.pipeline_id),
         "META",
-        condition=PipelineRecord.version == basis.pipeline_version,
+        PipelineRecord.version == basis.pipeline_version,
     )
     if basis.item_type_version is not None:
         version = basis.item_type_version
         current = (
             ItemTypeRecord.version.does_not_exist() if version == 0 else ItemTypeRecord.version == version
         )
-        transaction.condition_check(ItemTypeRecord, *item_type_key(tenant_id, item.type), condition=current)
+        actions.check(ItemTypeRecord, *item_type_key(tenant_id, item.type), current)
     if basis.default_pipeline:
-        transaction.condition_check(
+        actions.check(
             DefaultPipelineRecord,
             *default_pipeline_key(tenant_id, item.type),
-            condition=DefaultPipelineRecord.pipeline_id == item.pipeline_id,
+            DefaultPipelineRecord.pipeline_id == item.pipeline_id,
         )
-    return 1 + (basis.item_type_version is not None) + basis.default_pipeline
 
 
 def _answer_record(tenant_id: str, item: Item, once: Once) -> OnceRecord:
@@ -391,31 +392,36 @@ def _answer_record(tenant_id: str, item: Item, once: Once) -> OnceRecord:
     )
 
 
-def create(tenant_id: str, item: Item, entry: TimelineEntry, basis: Basis, once: Once | None = None) -> None:
+def create(
+    tenant_id: str,
+    item: Item,
+    entry: TimelineEntry,
+    basis: Basis,
+    once: Once | None = None,
+    companions: Along | None = None,
+) -> None:
     """Writes a new item with its first timeline entry and contact index records, if ``basis`` is
     still current (StaleWrite otherwise). With ``once``, its answer record too, in the same
-    transaction: AlreadyRecorded if the request was done already (and not expired); nothing is
-    written then."""
-    # pynamodb sends a transaction's condition checks first, then its deletes, puts and updates:
-    # the answer record's position (for telling its failed condition apart) follows the checks.
-    answer_at = None
-    try:
-        with TransactWrite(connection=connection()) as transaction:
-            checks = _check_basis(transaction, tenant_id, item, basis)
-            if once is not None:
-                not_done = OnceRecord.pk.does_not_exist() | (OnceRecord.expires_at < int(once.at.timestamp()))
-                transaction.save(_answer_record(tenant_id, item, once), condition=not_done)
-                answer_at = checks
-            transaction.save(to_record(tenant_id, item), condition=ItemRecord.pk.does_not_exist())
-            transaction.save(timeline_record(tenant_id, item, entry))
-            for contact in _contact_records(tenant_id, item, contact_keys(item.emails, item.phones)):
-                transaction.save(contact)
-    except TransactWriteError as error:
-        done = {} if answer_at is None else {answer_at: AlreadyRecorded(f"{once.source} was done already")}
-        stale = StaleWrite(
-            f"the {item.type} type, its default pipeline or pipeline {item.pipeline_id!r} changed meanwhile"
-        )
-        raise refusal(error, done, stale) from None
+    transaction: AlreadyRecorded if the request was done already (and not expired); with
+    ``companions``, a source's records (``crm.adapters.along``: a companion's own refusal when its
+    condition fails). Nothing is written when it is refused."""
+
+    def add(actions: Actions) -> None:
+        _check_basis(actions, tenant_id, item, basis)
+        if once is not None:
+            # Before any other put or update: a retry is answered as one whatever else fails.
+            not_done = OnceRecord.pk.does_not_exist() | (OnceRecord.expires_at < int(once.at.timestamp()))
+            done = AlreadyRecorded(f"{once.source} was done already")
+            actions.put(_answer_record(tenant_id, item, once), not_done, done)
+        actions.put(to_record(tenant_id, item), ItemRecord.pk.does_not_exist())
+        actions.put(timeline_record(tenant_id, item, entry))
+        for contact in _contact_records(tenant_id, item, contact_keys(item.emails, item.phones)):
+            actions.put(contact)
+
+    stale = StaleWrite(
+        f"the {item.type} type, its default pipeline or pipeline {item.pipeline_id!r} changed meanwhile"
+    )
+    transact(add, companions, stale)
 
 
 def replace_item(
@@ -429,19 +435,18 @@ def replace_item(
     # as it is: they are rewritten only when it changes (a new title), not on every write, which
     # would cost a write per contact (up to 40) on every move.
     rewritten = new_keys if ItemSummary.of(after) != ItemSummary.of(before) else new_keys - old_keys
-    try:
-        with TransactWrite(connection=connection()) as transaction:
-            transaction.save(to_record(tenant_id, after), condition=ItemRecord.version == before.version)
-            transaction.save(timeline_record(tenant_id, after, entry))
-            for contact in _contact_records(tenant_id, after, rewritten):
-                transaction.save(contact)
-            for contact in _contact_records(tenant_id, after, old_keys - new_keys):
-                transaction.delete(contact)
-            if basis is not None:
-                _check_basis(transaction, tenant_id, after, basis)
-    except TransactWriteError as error:
-        stale = StaleWrite(f"{after.ref} or its pipeline changed meanwhile; read it again")
-        raise refusal(error, {}, stale) from None
+
+    def add(actions: Actions) -> None:
+        actions.put(to_record(tenant_id, after), ItemRecord.version == before.version)
+        actions.put(timeline_record(tenant_id, after, entry))
+        for contact in _contact_records(tenant_id, after, rewritten):
+            actions.put(contact)
+        for contact in _contact_records(tenant_id, after, old_keys - new_keys):
+            actions.delete(contact)
+        if basis is not None:
+            _check_basis(actions, tenant_id, after, basis)
+
+    transact(add, None, StaleWrite(f"{after.ref} or its pipeline changed meanwhile; read it again"))
 
 
 def add_entry(tenant_id: str, item: Item, entry: TimelineEntry) -> None:

@@ -12,22 +12,22 @@ partition.
 
 Where an event was applied is a once-record per (event, item) in the event's partition
 (``crm.adapters.items.once_pk``), or one ``NO_ITEM`` record; it keeps the answer the first delivery
-got, so that a redelivery is one refused write and answers the same. Entries and once-records
-expire after ``JOURNAL_KEPT_DAYS`` (90 by default), by the table's TTL.
+got, so that a redelivery is one refused write and answers the same; an ``ALONG`` marker there says
+that a source's own records were written with the event (``crm.adapters.along``). Entries and
+once-records expire after ``JOURNAL_KEPT_DAYS`` (90 by default), by the table's TTL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
-from pynamodb.transactions import TransactWrite
 
+from crm.adapters.along import MARKER_SK, Actions, Along, Write, transact
 from crm.adapters.automation import META
 from crm.adapters.items import (
     ITEM_SK,
@@ -41,8 +41,7 @@ from crm.adapters.items import (
     to_record,
 )
 from crm.adapters.readable import readable
-from crm.adapters.tables import ItemRecord, JournalRecord, OnceRecord, PipelineRecord, connection
-from crm.adapters.transactions import refusal
+from crm.adapters.tables import ItemRecord, JournalRecord, OnceRecord, PipelineRecord
 from crm.domain.errors import AlreadyRecorded, StaleWrite
 from crm.domain.model import Item, TimelineEntry
 from crm.domain.trigger_events import TriggerEvent
@@ -120,13 +119,25 @@ def _not_done() -> Condition:
 # ---------------------------------------------------------------- writes
 
 
-def _check_pipelines(transaction: TransactWrite, tenant_id: str, versions: Mapping[str, int]) -> None:
+def along(event: TriggerEvent, writes: Sequence[Write], at: datetime) -> Along | None:
+    """``writes`` (a source's records) to go with the first write for ``event``, with their marker in
+    the event's partition; None for none."""
+    if not writes:
+        return None
+    marker = OnceRecord(
+        pk=once_pk(event.tenant_id, event_source(event)),
+        sk=MARKER_SK,
+        kind="once",
+        tenant_id=event.tenant_id,
+        expires_at=int((at + KEPT).timestamp()),
+    )
+    return Along(marker, tuple(writes))
+
+
+def _check_pipelines(actions: Actions, tenant_id: str, versions: Mapping[str, int]) -> None:
     for pipeline_id, version in versions.items():
-        transaction.condition_check(
-            PipelineRecord,
-            pipeline_pk(tenant_id, pipeline_id),
-            META,
-            condition=PipelineRecord.version == version,
+        actions.check(
+            PipelineRecord, pipeline_pk(tenant_id, pipeline_id), META, PipelineRecord.version == version
         )
 
 
@@ -138,39 +149,36 @@ def record_decision(
     answer: Mapping[str, Any],
     moved: tuple[Item, TimelineEntry] | None,
     unchanged: Mapping[str, int],
+    companions: Along | None = None,
 ) -> None:
     """In one transaction: the event's once-record for ``item`` (with ``answer``), the journal
-    entries, and, when the decision moves the item, the item (``moved``: after, and its timeline
-    entry). It holds only if the item is still at the version decided on, and the decision's
-    pipeline and those of ``unchanged`` (id: version) at theirs: StaleWrite otherwise;
-    AlreadyRecorded if the event was applied to the item before. Nothing is written then."""
+    entries, ``companions`` (a source's records, see ``crm.adapters.along``) and, when the decision
+    moves the item, the item (``moved``: after, and its timeline entry). It holds only if the item
+    is still at the version decided on, and the decision's pipeline and those of ``unchanged`` (id:
+    version) at theirs: StaleWrite otherwise; AlreadyRecorded if the event was applied to the item
+    before; a companion's own refusal when its condition fails. Nothing is written then."""
     assert decision.item is not None and decision.pipeline_id is not None
     ref = decision.item
     checked = {decision.pipeline_id: decision.pipeline_version, **unchanged}
-    try:
-        with TransactWrite(connection=connection()) as transaction:
-            # Condition checks go first in the request, then the puts in their order (pynamodb).
-            _check_pipelines(transaction, tenant_id, checked)
-            if moved is None:
-                transaction.condition_check(
-                    ItemRecord,
-                    item_pk(tenant_id, ref.type, ref.id),
-                    ITEM_SK,
-                    condition=ItemRecord.version == item.version,
-                )
-            once_at = len(checked) + (moved is None)
-            sk = f"{ref.type}#{ref.id}"
-            transaction.save(_once(tenant_id, decision.event, sk, answer, decision.at), condition=_not_done())
-            if moved is not None:
-                after, entry = moved
-                transaction.save(to_record(tenant_id, after), condition=ItemRecord.version == item.version)
-                transaction.save(timeline_record(tenant_id, after, entry))
-            for record in _records(tenant_id, decision, entry_id, None):
-                transaction.save(record)
-    except TransactWriteError as error:
-        done = AlreadyRecorded(f"event {decision.event.event_id} was applied to {ref} already")
-        stale = StaleWrite(f"{ref} or its pipeline changed meanwhile")
-        raise refusal(error, {once_at: done}, stale) from None
+    done = AlreadyRecorded(f"event {decision.event.event_id} was applied to {ref} already")
+
+    def add(actions: Actions) -> None:
+        _check_pipelines(actions, tenant_id, checked)
+        if moved is None:
+            key = (item_pk(tenant_id, ref.type, ref.id), ITEM_SK)
+            actions.check(ItemRecord, *key, ItemRecord.version == item.version)
+        once = _once(tenant_id, decision.event, f"{ref.type}#{ref.id}", answer, decision.at)
+        # The once-record before any other put or update: a redelivery is answered as one, even
+        # when a companion's condition (a rate's limit) fails too.
+        actions.put(once, _not_done(), done)
+        if moved is not None:
+            after, entry = moved
+            actions.put(to_record(tenant_id, after), ItemRecord.version == item.version)
+            actions.put(timeline_record(tenant_id, after, entry))
+        for record in _records(tenant_id, decision, entry_id, None):
+            actions.put(record)
+
+    transact(add, companions, StaleWrite(f"{ref} or its pipeline changed meanwhile"))
 
 
 def record_unapplied(
@@ -180,22 +188,22 @@ def record_unapplied(
     answer: Mapping[str, Any],
     note: str,
     unchanged: Mapping[str, int],
+    companions: Along | None = None,
 ) -> None:
-    """The tenant-level entry of an event that reached no item, with its once-record, if the
-    pipelines of ``unchanged`` (id: version; passed over as having no trigger of the event's type)
-    are still at those versions (StaleWrite otherwise). AlreadyRecorded (and nothing written) if
-    the event was recorded so before."""
-    try:
-        with TransactWrite(connection=connection()) as transaction:
-            _check_pipelines(transaction, tenant_id, unchanged)
-            once = _once(tenant_id, decision.event, NO_ITEM, answer, decision.at)
-            transaction.save(once, condition=_not_done())
-            for record in _records(tenant_id, decision, entry_id, note):
-                transaction.save(record)
-    except TransactWriteError as error:
-        done = AlreadyRecorded(f"event {decision.event.event_id} was recorded already")
-        stale = StaleWrite("a pipeline changed meanwhile")
-        raise refusal(error, {len(unchanged): done}, stale) from None
+    """The tenant-level entry of an event that reached no item, with its once-record and
+    ``companions``, if the pipelines of ``unchanged`` (id: version; passed over as having no trigger
+    of the event's type) are still at those versions (StaleWrite otherwise). AlreadyRecorded (and
+    nothing written) if the event was recorded so before; a companion's own refusal when its
+    condition fails."""
+    done = AlreadyRecorded(f"event {decision.event.event_id} was recorded already")
+
+    def add(actions: Actions) -> None:
+        _check_pipelines(actions, tenant_id, unchanged)
+        actions.put(_once(tenant_id, decision.event, NO_ITEM, answer, decision.at), _not_done(), done)
+        for record in _records(tenant_id, decision, entry_id, note):
+            actions.put(record)
+
+    transact(add, companions, StaleWrite("a pipeline changed meanwhile"))
 
 
 # ---------------------------------------------------------------- reads

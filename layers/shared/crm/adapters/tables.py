@@ -183,6 +183,7 @@ class ItemRecord(ItemsTableRecord):
     updated_at = UnicodeAttribute()
     stage_entered_at = UnicodeAttribute(null=True)
     last_move = MapAttribute(null=True)
+    last_change = MapAttribute(null=True)
     pipeline_key = UnicodeAttribute()
     stage_key = UnicodeAttribute()
     by_pipeline = ByPipeline()

@@ -8,15 +8,22 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from crm.api import (
+    activities,
     app_triggers,
     automation,
+    bookings,
     document,
+    emails,
     employees,
+    forms,
+    hooks,
     items,
     journal,
     keys,
     mailbox,
     pipelines,
+    sites,
+    sources,
     types,
 )
 from crm.api.http import (
@@ -46,8 +53,26 @@ VERSION = "0.1.0"
 logger = Logger(child=True)
 
 app = Resolver()
-# App triggers before automation: their literal paths win over /automation/{type}/{pipeline}.
-for module in (employees, types, pipelines, items, journal, app_triggers, automation, keys, mailbox):
+# App triggers, sources, forms, hooks and sites before automation: their literal paths win over
+# /automation/{type}/{pipeline}.
+for module in (
+    employees,
+    types,
+    pipelines,
+    items,
+    journal,
+    app_triggers,
+    sources,
+    forms,
+    hooks,
+    sites,
+    automation,
+    keys,
+    mailbox,
+    bookings,
+    emails,
+    activities,
+):
     app.include_router(module.router)
 
 

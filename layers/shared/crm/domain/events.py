@@ -46,8 +46,12 @@ def item_events(tenant_id: str, before: Item | None, after: Item | None, event_i
     events = []
     changes = before.changes_to(after)
     if changes:
+        cause = after.last_change
         detail = _head(tenant_id, after, f"{event_id}:fields") | {
             "changes": {name: {"old": old, "new": new} for name, (old, new) in changes.items()},
+            "cause": None if cause is None else cause.kind.value,
+            "cause_ref": None if cause is None else cause.ref,
+            "chain": [] if cause is None else list(cause.chain),
             "at": after.updated_at.isoformat(),
         }
         events.append(ItemEvent("ItemUpdated", detail))

@@ -18,7 +18,7 @@ from crm.domain.errors import Forbidden
 
 class Scope(StrEnum):
     ADMIN = "admin"  # everything: API keys, configuration, items
-    ITEMS = "items"  # items, their stages, timeline and comments only
+    ITEMS = "items"  # items, their stages, timeline and comments; bookings (a booking system's key)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -32,7 +32,7 @@ class Scope(StrEnum):
         return all(self.allows(pattern) for pattern in other.paths)
 
 
-_PATHS = {Scope.ADMIN: ("/*",), Scope.ITEMS: ("/items", "/items/*")}
+_PATHS = {Scope.ADMIN: ("/*",), Scope.ITEMS: ("/items", "/items/*", "/bookings")}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ unaligned domains) is unverified mail: kept for the tenant to review, on no cont
 Parsing never fails on what senders send: headers over ``HEADER_LIMIT`` are cut before they are
 decoded, unknown charsets and broken MIME decode with replacement characters, and the subject
 (without CR/LF or other control characters), the snippet and the message id are capped.
+
+Which mail a message answers: the Message-IDs its In-Reply-To and References name, the direct
+parent first, then the thread from its newest message back, at most ``THREAD_LIMIT`` of them;
+anything in those headers that is not a ``<left@right>`` id is skipped.
 """
 
 from __future__ import annotations
@@ -43,9 +47,14 @@ MESSAGE_ID_LIMIT = 998
 # Raw header characters decoded: room for a subject at its limit as encoded words, and no more.
 HEADER_LIMIT = 8 * SUBJECT_LIMIT
 BODY_LIMIT = 256 * 1024  # bytes of the body read for the snippet (HTML may open with a long head)
+# Message-IDs of the thread kept: the mail the CRM sent is among a reply's last few.
+THREAD_LIMIT = 20
 PASS = "PASS"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# A msg-id (RFC 5322 3.6.4): two halves of printable ASCII but "<", ">" and "@", joined by "@".
+_ID_HALF = r"[\x21-\x3b\x3d\x3f\x41-\x7e]{1,995}"
+_MESSAGE_ID = re.compile(rf"<({_ID_HALF}@{_ID_HALF})>")
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,8 @@ class InboundMail:
     subject: str
     snippet: str
     signing_domains: tuple[str, ...]  # d= of every DKIM-Signature, lower-cased
+    # The Message-IDs this message answers (In-Reply-To, then References newest first), as <id>.
+    replies_to: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -180,13 +191,15 @@ def authenticated_sender(mail: InboundMail, verdicts: Verdicts, envelope_sender:
 # ---------------------------------------------------------------- parsing
 
 
-def _headers(message: Message, name: str) -> list[Any]:
+def _headers(message: Message, name: str, keep_end: bool = False) -> list[Any]:
     """Every ``name`` header, cut to HEADER_LIMIT raw characters before it is decoded (decoding a
-    600 KB folded header costs a second; an unreadable one is kept as its raw text)."""
+    600 KB folded header costs a second; an unreadable one is kept as its raw text): its first
+    ones, or with ``keep_end`` its last (References ends with the newest mail of the thread)."""
     found = []
     for field, value in message.raw_items():
         if field.lower() == name.lower():
-            value = "".join(value.splitlines())[:HEADER_LIMIT]
+            value = "".join(value.splitlines())
+            value = value[-HEADER_LIMIT:] if keep_end else value[:HEADER_LIMIT]
             try:
                 found.append(policy.default.header_factory(name, value))
             except Exception:  # any sender-made header must parse to something
@@ -256,6 +269,16 @@ def _body_text(message: EmailMessage) -> str:
     return text
 
 
+def _thread(in_reply_to: list[Any], references: list[Any]) -> tuple[str, ...]:
+    """The ids a reply names, the direct parent first (see the module docstring)."""
+
+    def ids(headers: list[Any]) -> list[str]:
+        found = _MESSAGE_ID.findall(" ".join(str(h) for h in headers))
+        return [f"<{i}>" for i in found if len(i) + 2 <= MESSAGE_ID_LIMIT]
+
+    return tuple(dict.fromkeys([*ids(in_reply_to), *reversed(ids(references))]))[:THREAD_LIMIT]
+
+
 def parse_inbound(raw: bytes, fallback_id: str) -> InboundMail:
     """Reads a raw RFC 5322 message; ``fallback_id`` (the SES message id) names one without Message-ID."""
     message = BytesParser(policy=policy.default).parsebytes(raw)
@@ -271,4 +294,5 @@ def parse_inbound(raw: bytes, fallback_id: str) -> InboundMail:
         subject=_one_line(str(subjects[0]), SUBJECT_LIMIT) if subjects else "",
         snippet=_one_line(_body_text(message), SNIPPET_LIMIT),
         signing_domains=tuple(_signing_domain(s) for s in _headers(message, "DKIM-Signature")),
+        replies_to=_thread(_headers(message, "In-Reply-To"), _headers(message, "References", keep_end=True)),
     )

@@ -396,6 +396,9 @@ class Item:
     version: int = 1
     stage_entered_at: datetime | None = None
     last_move: StageMove | None = None
+    # Why the editable values last changed: the stream carries it on ItemUpdated, so that a change
+    # made by automation fires triggers with its chain, and loops stop at the chain bound.
+    last_change: Cause | None = None
 
     # The attributes a user may change with an update (stage changes go through the policy).
     EDITABLE = ("title", "amount", "currency", "responsible_id", "emails", "phones", "company", "fields")
@@ -483,6 +486,8 @@ class TimelineKind(StrEnum):
     COMMENT = "comment"
     MOVE_REFUSED = "move_refused"
     EMAIL_RECEIVED = "email_received"
+    EMAIL_SENT = "email_sent"  # mail sent from the CRM to the item's contact
+    ACTIVITY = "activity"  # a call or an email an employee logged
 
 
 @dataclass(frozen=True)

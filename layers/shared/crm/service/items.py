@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from crm.adapters import automation, items
+from crm.adapters.along import Along
 from crm.adapters.items import Basis, Once
 from crm.domain import clock
 from crm.domain.contacts import normal_email, normal_phone
@@ -102,15 +103,17 @@ def create_item(
     values: dict[str, Any],
     by: str | None = None,
     idempotency_key: str | None = None,
+    along: Along | None = None,
 ) -> Item:
     """An item in the first stage of its pipeline, or in ``stage_id``: a final stage (created won or
     lost) only with ``allow_final``, so that a typo in a stage id does not close a new item.
 
     With an ``idempotency_key``, once per key within a day: a retry with the same key and request
     gets the item the first one created, as it was then, and creates nothing (its id number is
-    skipped); the same key with another request is Invalid."""
+    skipped); the same key with another request is Invalid. ``along``: a trigger source's records,
+    written with the item (``crm.adapters.along``)."""
     if idempotency_key is None:
-        return _create(tenant_id, type_code, values, by, None)
+        return _create(tenant_id, type_code, values, by, None, along)
     once = Once(
         f"create-item:{_digest(idempotency_key)}",
         _digest({"type": type_code, "values": values, "by": by}),
@@ -119,7 +122,7 @@ def create_item(
     )
     for _ in range(2):
         try:
-            return _create(tenant_id, type_code, values, by, once)
+            return _create(tenant_id, type_code, values, by, once, along)
         except AlreadyRecorded:
             if (done := items.done_once(tenant_id, once.source)) is None:
                 continue  # expired between the refused write and this read: create it now
@@ -139,7 +142,12 @@ def create_item(
 
 
 def _create(
-    tenant_id: str, type_code: str, values: dict[str, Any], by: str | None, once: Once | None
+    tenant_id: str,
+    type_code: str,
+    values: dict[str, Any],
+    by: str | None,
+    once: Once | None,
+    along: Along | None = None,
 ) -> Item:
     # The type, the default pipeline and the pipeline come from the warm container's cache; the
     # write checks all three (``Basis``), and a retry reads them afresh.
@@ -196,7 +204,7 @@ def _create(
             _entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
         )
         basis = Basis(config.version, definition.version, default_pipeline=not named)
-        items.create(tenant_id, item, entry, basis, once)
+        items.create(tenant_id, item, entry, basis, once, along)
         return item
 
     return on_current_pipeline(tenant_id, pipeline_of, values.get("stage_id"), write)
@@ -236,7 +244,9 @@ def update_item(
     if not diff:
         return before
     now = clock.now()
-    after = replace(candidate, version=before.version + 1, updated_at=now)
+    after = replace(
+        candidate, version=before.version + 1, updated_at=now, last_change=Cause(CauseKind.API, ref=by)
+    )
     entry = TimelineEntry(
         _entry_id(),
         TimelineKind.FIELDS_CHANGED,

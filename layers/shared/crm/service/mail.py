@@ -9,8 +9,19 @@ all the sender's items, so that a redelivery is one refused write. A write that 
 reason (throttled, refused as invalid) propagates, so Lambda retries the delivery and its DLQ keeps
 what still fails; a retry records only what is missing.
 
+A recorded message is then the trigger event *incoming email* from its sender (event id: the
+message's key, so once per Message-ID too), through ``apply_trigger_event``: the sender's open items
+in pipelines with such triggers may move. A sender no item has gets the item the tenant's mail
+source settings say (``crm.service.sources``: e.g. a lead in "Unprocessed", titled by the subject),
+with the message on its timeline; or none. Mail whose sender is not authenticated is journaled for
+the tenant as not applied, saying why, and never applied.
+
 Per delivery: the S3 read of the message, the Query of the contact index (whose records carry what
-an entry needs) and that one write; the mailbox token comes from the warm container.
+an entry needs) and that one write; the mailbox token comes from the warm container. The trigger
+event costs its own: a known sender, the contact index's Query, one BatchGetItem of the items and a
+transaction per item reached (or one for the tenant's journal when none is); an unknown sender,
+the settings' read, the new item's id and create, the event's transaction, and the GetItem and
+write that put the message on the new item.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from dataclasses import asdict, dataclass
 
 from crm.adapters import items as item_store
 from crm.adapters import mailbox, tenants
-from crm.domain.errors import AlreadyRecorded
+from crm.domain.errors import AlreadyRecorded, NotFound
 from crm.domain.mail import (
     Delivery,
     InboundMail,
@@ -30,6 +41,12 @@ from crm.domain.mail import (
     parse_inbound,
 )
 from crm.domain.model import TimelineEntry, TimelineKind
+from crm.domain.sources import Source
+from crm.domain.trigger_events import Contact, ContactKind, ItemRef, TriggerEvent
+from crm.service.outbound_mail import item_replied_to
+from crm.service.sources import new_item
+from crm.service.triggers import Applied, apply_trigger_event, journal_unapplied
+from crm.triggers.incoming_email import INCOMING_EMAIL
 
 # A message addressed to 1,000 mailboxes costs at most this many tenant look-ups...
 TENANTS_PER_MESSAGE = 10
@@ -40,12 +57,15 @@ ADDRESSES_PER_TENANT = 50
 @dataclass(frozen=True)
 class Received:
     """What one delivery did: for how many tenants, entries on how many items, kept unverified
-    for how many tenants (0 each when refused or redelivered)."""
+    for how many tenants (0 each when refused or redelivered), items its trigger event moved and
+    items created for its unknown sender (as the first delivery answered, on a redelivery)."""
 
     tenants: int = 0
     recorded: int = 0
     unverified: int = 0
     refused: bool = False  # SES's spam or virus verdict failed
+    moved: int = 0
+    new_items: int = 0  # created for an unknown sender
 
     def to_dict(self) -> dict[str, int | bool]:
         return asdict(self)
@@ -96,12 +116,17 @@ def receive(delivery: Delivery, domain: str) -> Received:
     sender = authenticated_sender(mail, delivery.verdicts, delivery.envelope_sender)
     source = f"mail:{mail.key}"
     recorded = unverified = 0
+    applied: list[Applied] = []
     for tenant_id in addressed:
         if sender is None:
             unverified += _keep_unverified(tenant_id, UnverifiedMail.of(mail, delivery), source)
+            _journal_unverified(tenant_id, mail, delivery)
         else:
-            recorded += _record_on_items(tenant_id, sender, mail, delivery, source)
-    return Received(len(addressed), recorded, unverified)
+            on_items, reached = _record_and_apply(tenant_id, sender, mail, delivery, source)
+            recorded += on_items
+            applied += reached
+    moved, new_items = sum(a.moved for a in applied), sum(a.created for a in applied)
+    return Received(len(addressed), recorded, unverified, moved=moved, new_items=new_items)
 
 
 def _keep_unverified(tenant_id: str, mail: UnverifiedMail, source: str) -> int:
@@ -112,7 +137,56 @@ def _keep_unverified(tenant_id: str, mail: UnverifiedMail, source: str) -> int:
     return 1
 
 
-def _record_on_items(tenant_id: str, sender: str, mail: InboundMail, delivery: Delivery, source: str) -> int:
+def _event(
+    tenant_id: str,
+    mail: InboundMail,
+    delivery: Delivery,
+    sender: str | None = None,
+    thread: tuple[ItemRef, str] | None = None,
+) -> TriggerEvent:
+    """The message's *incoming email* event: by reference to the item of the CRM mail it answers
+    (``thread``: the item, that mail's id), else by its sender."""
+    return TriggerEvent(
+        type=INCOMING_EMAIL.code,
+        source=Source.MAIL.value,
+        event_id=mail.key,
+        tenant_id=tenant_id,
+        occurred_at=delivery.received_at,
+        item=None if thread is None else thread[0],
+        contact=None if sender is None else Contact(ContactKind.EMAIL, sender),
+        data={"message_id": mail.message_id, "reply_to": None if thread is None else thread[1]},
+    )
+
+
+def _journal_unverified(tenant_id: str, mail: InboundMail, delivery: Delivery) -> None:
+    """The tenant's journal says why the message fired no trigger. Mail without one From address
+    names no contact to journal it for: the unverified mail shows it, with its verdicts."""
+    if mail.sender is None:
+        return
+    verdicts = delivery.verdicts
+    why = (
+        f"not applied: SES's verdicts do not authenticate the sender {mail.sender} (spf={verdicts.spf}, "
+        f"dkim={verdicts.dkim}, dmarc={verdicts.dmarc}); kept as unverified mail"
+    )
+    journal_unapplied(_event(tenant_id, mail, delivery, sender=mail.sender), why)
+
+
+def _thread(tenant_id: str, mail: InboundMail) -> tuple[ItemRef, str] | None:
+    """The item of the CRM mail this message answers, and that mail's id; None for a new thread
+    or one the CRM did not start (ids it did not sign)."""
+    for message_id in mail.replies_to:
+        if (item := item_replied_to(tenant_id, [message_id])) is not None:
+            return item, message_id
+    return None
+
+
+def _record_and_apply(
+    tenant_id: str, sender: str, mail: InboundMail, delivery: Delivery, source: str
+) -> tuple[int, list[Applied]]:
+    """The message on the sender's items, then its trigger event: a reply to CRM mail applies to
+    that mail's item, other mail to the sender's items; a sender no item has gets the item the
+    mail source settings say. Every item the event reached gets the message too (the item replied
+    about, one created). How many items the message was recorded on now, and what the event did."""
     entry = TimelineEntry(
         mail.key,
         TimelineKind.EMAIL_RECEIVED,
@@ -126,9 +200,24 @@ def _record_on_items(tenant_id: str, sender: str, mail: InboundMail, delivery: D
             "raw": delivery.raw,
         },
     )
-    return item_store.add_entries_once(
-        tenant_id, item_store.find_by_contact(tenant_id, f"email:{sender}"), entry, source
+    known = item_store.find_by_contact(tenant_id, f"email:{sender}")
+    recorded = item_store.add_entries_once(tenant_id, known, entry, source)
+    thread = _thread(tenant_id, mail)
+    create = None
+    if not known and thread is None:
+        title = mail.subject or f"Mail from {mail.from_header or sender}"
+        create = new_item(tenant_id, Source.MAIL, title, emails=[sender])
+    applied = apply_trigger_event(
+        _event(tenant_id, mail, delivery, None if thread else sender, thread), new_item=create
     )
+    had = {(s.type, s.id) for s in known}
+    for ref in {a.item for a in applied if a.item is not None and (a.item.type, a.item.id) not in had}:
+        try:
+            reached = item_store.get(tenant_id, ref.type, ref.id)
+        except NotFound:  # deleted since: nothing to record the message on
+            continue
+        recorded += item_store.add_entries_once(tenant_id, [reached], entry, source)
+    return recorded, applied
 
 
 def unverified_mail(

@@ -10,8 +10,6 @@ authorizer names it, and API Gateway throttles the tenant's requests by the plan
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +17,10 @@ from typing import Protocol
 
 from crm.adapters import tenants as store
 from crm.domain import clock
+from crm.domain.credentials import Credential
 from crm.domain.errors import Conflict, NotFound, Unauthorized
 from crm.domain.keys import ApiKey, Scope, UsageKey, check_may_issue, check_may_revoke
-from crm.domain.model import TENANT_PATTERN, Tenant
+from crm.domain.model import Tenant
 
 
 class UsagePlan(Protocol):
@@ -52,17 +51,15 @@ class Authenticated:
     usage_key: str | None  # the tenant's usage key value; None for tenants made before usage plans
 
 
-def _hash(secret: str) -> str:
-    # The secret is 192 random bits, so a plain SHA-256 is enough (no password stretching needed).
-    return hashlib.sha256(secret.encode()).hexdigest()
+# An API key reads crm_{tenant}_{key id}_{secret} (crm.domain.credentials).
+KEY_PREFIX = "crm"
 
 
 def _issue(tenant_id: str, name: str, scope: Scope, operator: bool = False) -> IssuedKey:
-    key = ApiKey(tenant_id, secrets.token_hex(4), name, scope, clock.now(), operator=operator)
-    secret = secrets.token_hex(24)
-    store.save_key(key, _hash(secret))
-    api_key = f"crm_{tenant_id}_{key.id}_{secret}"
-    return IssuedKey(tenant_id, key.id, name, scope, api_key, key.created_at)
+    credential = Credential.issue(KEY_PREFIX, tenant_id)
+    key = ApiKey(tenant_id, credential.id, name, scope, clock.now(), operator=operator)
+    store.save_key(key, credential.secret_hash)
+    return IssuedKey(tenant_id, key.id, name, scope, str(credential), key.created_at)
 
 
 def create_tenant(name: str, tenant_id: str | None = None, usage_plan: UsagePlan | None = None) -> IssuedKey:
@@ -98,17 +95,14 @@ def usage_key_id(tenant_id: str) -> str | None:
 
 def authenticate(api_key: str) -> Authenticated | None:
     """The key and its tenant's usage key for a valid, unrevoked key; None for anything else."""
-    parts = api_key.split("_")
-    if len(parts) != 4 or parts[0] != "crm" or not TENANT_PATTERN.match(parts[1]):
+    credential = Credential.parse(KEY_PREFIX, api_key)
+    if credential is None:
         return None
-    _, tenant_id, key_id, secret = parts
-    if len(key_id) != 8 or len(secret) != 48:
-        return None
-    found = store.credential(tenant_id, key_id)
+    found = store.credential(credential.tenant_id, credential.id)
     if found is None:
         return None
     key, stored_hash, usage_key = found
-    if key.revoked or not hmac.compare_digest(stored_hash, _hash(secret)):
+    if key.revoked or not credential.opens(stored_hash):
         return None
     return Authenticated(key, usage_key)
 

@@ -14,12 +14,18 @@ contact, the contact index's Query, one BatchGetItem of the items and a transact
 
 A contact the CRM does not know creates an item when the source says so (``NewItem``: a form's
 target, the mailbox's "create a lead" setting), once per event, and then the triggers apply to it.
+
+A source with records of its own per event (a webform's submission log and rate count) hands them
+over as ``along`` (``crm.adapters.along.Write``s its adapter builds): they are written, once per
+event, in the same transaction as the first write for the event (the first item's decision, the
+tenant-level entry of an event that reached none, or the item created for it), so they cost no
+call, and a refusal of one of them (the rate's limit) refuses that write with the source's error.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -27,6 +33,7 @@ from typing import Any
 # Imported for its effect: every trigger type registers in CATALOGUE, which decide() reads.
 from crm import triggers  # noqa: F401
 from crm.adapters import automation, items, journal
+from crm.adapters.along import Along, Write
 from crm.domain import clock
 from crm.domain.errors import AlreadyRecorded, Invalid, NotFound, StaleWrite
 from crm.domain.model import Item, ItemSummary
@@ -126,18 +133,33 @@ def apply_trigger_event(
     now: datetime | None = None,
     unknown_item_is_an_error: bool = False,
     new_item: NewItem | None = None,
+    along: Sequence[Write] = (),
 ) -> list[Applied]:
     """What ``event`` did to each item it reached (one entry for no item). An item named by
     reference that does not exist is journaled as reaching no item, or, with
     ``unknown_item_is_an_error`` (a caller's own request naming it), NotFound and nothing written.
-    An event by contact that no item has creates ``new_item``, when given."""
+    An event by contact that no item has creates ``new_item``, when given. ``along``: the source's
+    own records (module docstring); a refusal of one of them is raised, and nothing is written."""
     at = now or clock.now()
+    companions = journal.along(event, along, at)
     if event.item is not None:
-        return _by_reference(event, event.item, at, unknown_item_is_an_error)
-    return _by_contact(event, at, new_item)
+        return _by_reference(event, event.item, at, unknown_item_is_an_error, companions)
+    return _by_contact(event, at, new_item, companions)
 
 
-def _by_reference(event: TriggerEvent, ref: ItemRef, at: datetime, refuse: bool) -> list[Applied]:
+def apply_to_new_item(
+    event: TriggerEvent, new_item: NewItem, *, now: datetime | None = None, along: Sequence[Write] = ()
+) -> list[Applied]:
+    """``event`` applied to ``new_item``, created for it whoever its contact is (a form that makes
+    an item of every submission), once per event."""
+    at = now or clock.now()
+    companions = journal.along(event, along, at)
+    return _created_for(event, at, new_item, companions, "creating an item for the event was refused")
+
+
+def _by_reference(
+    event: TriggerEvent, ref: ItemRef, at: datetime, refuse: bool, companions: Along | None
+) -> list[Applied]:
     try:
         item = items.get(event.tenant_id, ref.type, ref.id)
     except NotFound:
@@ -146,8 +168,8 @@ def _by_reference(event: TriggerEvent, ref: ItemRef, at: datetime, refuse: bool)
             return [Applied.from_dict(answer) for answer in earlier.values()]
         if refuse:
             raise
-        return [_no_item(event, at, f"{ref} does not exist")]
-    return [_once_for(event, item, lambda: _on_item(event, item, at))]
+        return [_no_item(event, at, f"{ref} does not exist", companions=companions)]
+    return [_once_for(event, item, lambda: _on_item(event, item, at, companions=companions))]
 
 
 def _once_for(event: TriggerEvent, item: Item, apply: Callable[[], Applied]) -> Applied:
@@ -163,7 +185,13 @@ def _once_for(event: TriggerEvent, item: Item, apply: Callable[[], Applied]) -> 
     raise StaleWrite(f"the record of event {event.event_id} changed twice meanwhile; deliver it again")
 
 
-def _on_item(event: TriggerEvent, first: Item, at: datetime, created: bool = False) -> Applied:
+def _on_item(
+    event: TriggerEvent,
+    first: Item,
+    at: datetime,
+    created: bool = False,
+    companions: Along | None = None,
+) -> Applied:
     """Decides on the item's pipeline as this container keeps it; on a stale item or pipeline,
     once more on fresh reads of both."""
     current = first
@@ -175,7 +203,7 @@ def _on_item(event: TriggerEvent, first: Item, at: datetime, created: bool = Fal
         return current.pipeline_id
 
     def write(config: PipelineConfig, retry: bool) -> Applied:
-        return _write(event, current, config, at, {}, created)
+        return _write(event, current, config, at, {}, created, companions)
 
     return on_current_pipeline(event.tenant_id, pipeline_of, first.stage_id, write)
 
@@ -187,9 +215,11 @@ def _write(
     at: datetime,
     unchanged: Mapping[str, int],
     created: bool = False,
+    companions: Along | None = None,
 ) -> Applied:
     """The decision for ``item`` on ``config``, written: the move if any, the journal, the event's
-    once-record; checked against ``unchanged`` (other pipelines the choice of items relied on) too."""
+    once-record, ``companions``; checked against ``unchanged`` (other pipelines the choice of items
+    relied on) too."""
     decision = decide(config, item, event, POLICY, at)
     journal_id = _new_id()
     applied = replace(Applied.of(decision, journal_id, item), created=created)
@@ -202,18 +232,30 @@ def _write(
             entry, data={**entry.data, "trigger": trigger, "event": source, "journal_id": journal_id}
         )
         change = (replace(after, version=item.version + 1), entry)
-    journal.record_decision(event.tenant_id, decision, journal_id, item, applied.to_dict(), change, unchanged)
+    journal.record_decision(
+        event.tenant_id, decision, journal_id, item, applied.to_dict(), change, unchanged, companions
+    )
     return applied
 
 
 def _no_item(
-    event: TriggerEvent, at: datetime, note: str, unchanged: Mapping[str, int] | None = None
+    event: TriggerEvent,
+    at: datetime,
+    note: str,
+    unchanged: Mapping[str, int] | None = None,
+    companions: Along | None = None,
 ) -> Applied:
     decision = Decision.unapplied(event, Outcome.NO_ITEM, at)
     applied = Applied.of(decision, _new_id(), None)
     try:
         journal.record_unapplied(
-            event.tenant_id, decision, applied.journal_id, applied.to_dict(), note, unchanged or {}
+            event.tenant_id,
+            decision,
+            applied.journal_id,
+            applied.to_dict(),
+            note,
+            unchanged or {},
+            companions,
         )
     except AlreadyRecorded:
         earlier = journal.answers(event.tenant_id, event).get(journal.NO_ITEM)
@@ -221,23 +263,38 @@ def _no_item(
     return applied
 
 
-def _created_for(event: TriggerEvent, at: datetime, new_item: NewItem) -> list[Applied]:
-    """The new item, created once per event (a redelivery finds the one the first created), with
-    the event applied to it; an item the type or pipeline refuses (a required field the source
-    does not fill) is journaled as reaching no item."""
+def journal_unapplied(
+    event: TriggerEvent, why: str, *, now: datetime | None = None, along: Sequence[Write] = ()
+) -> Applied:
+    """Journals for the tenant, once, an event its source received but will not apply (mail whose
+    sender SES's verdicts do not authenticate, a webform's bot), saying why; it reaches no item.
+    ``along``: as for ``apply_trigger_event``."""
+    at = now or clock.now()
+    return _no_item(event, at, why, companions=journal.along(event, along, at))
+
+
+def _created_for(
+    event: TriggerEvent, at: datetime, new_item: NewItem, companions: Along | None, refused_note: str
+) -> list[Applied]:
+    """The new item, created once per event (a redelivery finds the one the first created) with
+    ``companions``, then the event applied to it; an item the type or pipeline refuses (a required
+    field the source does not fill) is journaled as reaching no item (``refused_note`` says so)."""
     try:
         item = create_item(
             event.tenant_id,
             new_item.type,
             dict(new_item.values),
             idempotency_key=f"trigger-event:{event.source}:{event.event_id}",
+            along=companions,
         )
     except (Invalid, NotFound) as refused:
-        return [_no_item(event, at, f"no item has the contact, and creating one was refused: {refused}")]
+        return [_no_item(event, at, f"{refused_note}: {refused}", companions=companions)]
     return [_once_for(event, item, lambda: _on_item(event, item, at, created=True))]
 
 
-def _by_contact(event: TriggerEvent, at: datetime, new_item: NewItem | None) -> list[Applied]:
+def _by_contact(
+    event: TriggerEvent, at: datetime, new_item: NewItem | None, companions: Along | None
+) -> list[Applied]:
     """The contact's open items in the pipelines with triggers of the event's type. Which pipelines
     those are is read from this container's copies, and checked: each write also checks the
     versions of the pipelines it passed over, and when one changed, all is decided again on fresh
@@ -246,13 +303,14 @@ def _by_contact(event: TriggerEvent, at: datetime, new_item: NewItem | None) -> 
     tenant_id = event.tenant_id
     summaries = items.find_by_contact(tenant_id, f"{event.contact.kind.value}:{event.contact.value}")
     if not summaries and new_item is not None:
-        return _created_for(event, at, new_item)
+        refused_note = "no item has the contact, and creating one was refused"
+        return _created_for(event, at, new_item, companions, refused_note)
     pipeline_ids = sorted({s.pipeline_id for s in summaries})
     for retry in (False, True):
         configs = {p: automation.load(tenant_id, p, fresh=retry) for p in pipeline_ids}
         passed_over = {p: c.version for p, c in configs.items() if not c.triggers_of_type(event.type)}
         try:
-            return _on_contact_items(event, at, summaries, configs, passed_over)
+            return _on_contact_items(event, at, summaries, configs, passed_over, companions)
         except StaleWrite:
             for pipeline_id in pipeline_ids:
                 automation.forget(tenant_id, pipeline_id)
@@ -267,9 +325,14 @@ def _on_contact_items(
     summaries: list[ItemSummary],
     configs: dict[str, PipelineConfig],
     passed_over: dict[str, int],
+    companions: Along | None,
 ) -> list[Applied]:
     wanted = [(s.type, s.id) for s in summaries if s.pipeline_id not in passed_over]
     reached = [item for item in items.get_many(event.tenant_id, wanted) if _open(item, configs)]
+    if not reached and summaries and (earlier := journal.answers(event.tenant_id, event)):
+        # Applied before to an item passed over now (created for the event in a pipeline without
+        # such triggers, closed since): a redelivery answers what it did then, and adds nothing.
+        return [Applied.from_dict(answer) for answer in earlier.values()]
     if not reached:
         contact = f"{event.contact.kind.value} {event.contact.value}" if event.contact else "the contact"
         note = (
@@ -277,14 +340,18 @@ def _on_contact_items(
             if summaries
             else f"no item has {contact}"
         )
-        return [_no_item(event, at, note, passed_over)]
+        return [_no_item(event, at, note, passed_over, companions)]
+    # The companions go with the first item's write only: when that one was written before, so
+    # were they, and a delivery stops at its first failed write.
     return [
         _once_for(
             event,
             item,
-            lambda item=item: _write(event, item, configs[item.pipeline_id], at, passed_over),
+            lambda item=item, n=n: _write(
+                event, item, configs[item.pipeline_id], at, passed_over, False, None if n else companions
+            ),
         )
-        for item in reached
+        for n, item in enumerate(reached)
     ]
 
 

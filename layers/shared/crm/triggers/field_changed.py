@@ -21,6 +21,9 @@ from crm.domain.rules import CATALOGUE, RuleKind, RuleType
 from crm.triggers.filters import EventData, Params
 
 NOT_WATCHED = ("stage_id", "pipeline_id", "responsible_id")
+# Standard attributes no update changes: a watch on one could never fire. Custom fields are changed
+# (and watched) one by one, by their codes, never as "fields".
+NEVER_CHANGED = ("type", "id", "version", "fields")
 MAX_WATCHED = 20
 FieldName = Annotated[
     str, Field(pattern=ID_PATTERN.pattern, description="a standard attribute or a custom field")
@@ -61,11 +64,7 @@ class Watch(Params):
     @field_validator("field")
     @classmethod
     def _watchable(cls, field: str) -> str:
-        if field in NOT_WATCHED:
-            raise ValueError(
-                f"{field!r} is not watched by this trigger: stage moves are what triggers make, and "
-                "'responsible_changed' watches the responsible"
-            )
+        _check_watchable(field)
         return field
 
     def fires(self, old: Any, new: Any) -> bool:
@@ -87,7 +86,29 @@ class Change(EventData):
 
 class FieldChangedData(EventData):
     # By the names conditions use: a standard attribute, or a custom field's code.
-    changes: dict[str, Change] = Field(min_length=1)
+    changes: dict[FieldName, Change] = Field(min_length=1)
+
+    @field_validator("changes")
+    @classmethod
+    def _watchable_changes(cls, changes: dict[str, Change]) -> dict[str, Change]:
+        # A change no watch may name would be journaled as a mismatch of every trigger: the
+        # source leaves it out (the responsible is the other trigger type's event).
+        for field in changes:
+            _check_watchable(field)
+        return changes
+
+
+def _check_watchable(field: str) -> None:
+    if field in NOT_WATCHED:
+        raise ValueError(
+            f"{field!r} is not watched by this trigger: stage moves are what triggers make, and "
+            "'responsible_changed' watches the responsible"
+        )
+    if field in NEVER_CHANGED:
+        raise ValueError(
+            f"{field!r} is never changed by an update: watch a standard attribute that is, or a "
+            "custom field by its code"
+        )
 
 
 def field_changed_matches(data: FieldChangedData, params: FieldChangedParams) -> bool:

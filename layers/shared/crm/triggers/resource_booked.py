@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from crm.domain.rules import CATALOGUE, RuleKind, RuleType
 from crm.triggers.filters import MAX_IDS, EventData, Id, Params
@@ -14,6 +14,9 @@ class BookingParams(Params):
 
 class BookingData(EventData):
     resource_id: Id
+    # When the resource is booked for (kept in the journal with the event; triggers do not filter on it).
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
 
 
 def booking_matches(data: BookingData, params: BookingParams) -> bool:

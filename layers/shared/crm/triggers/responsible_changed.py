@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import model_validator
+
 from crm.domain.rules import CATALOGUE, RuleKind, RuleType
 from crm.triggers.filters import EventData, Id, Params
 
@@ -9,6 +11,12 @@ from crm.triggers.filters import EventData, Id, Params
 class ResponsibleParams(Params):
     from_employee: Id | None = None  # none: whoever was responsible
     to_employee: Id | None = None  # none: whoever becomes responsible
+
+    @model_validator(mode="after")
+    def _a_change(self) -> ResponsibleParams:
+        if self.from_employee is not None and self.from_employee == self.to_employee:
+            raise ValueError("from_employee and to_employee are the same: such a trigger could never fire")
+        return self
 
 
 class ResponsibleData(EventData):

@@ -1,0 +1,150 @@
+"""Sites and their visitors.
+
+Automation table: site      pk={tenant}#SITES                       sk={site id}
+Items table:      visitor   pk={tenant}#VISITOR#{site id}#{visitor}  sk=VISITOR   (the visitor's last
+                  visit, and the contact a page named for it; TTL expires_at: a visitor unseen for
+                  VISITOR_KEPT is new again)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+
+from crm.adapters.readable import readable
+from crm.adapters.tables import AutomationRecord, ItemsTableRecord
+from crm.domain.errors import Conflict, NotFound
+from crm.domain.sites import Site
+
+VISITOR_KEPT = timedelta(days=400)
+VISITOR_SK = "VISITOR"
+
+
+class SiteRecord(AutomationRecord):
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    origins = ListAttribute(of=UnicodeAttribute)
+    created_at = UnicodeAttribute()
+
+
+class VisitorRecord(ItemsTableRecord):
+    last_visit_at = UnicodeAttribute()
+    last_event_id = UnicodeAttribute()  # the visit that wrote the record (to undo exactly that one)
+    contact = UnicodeAttribute(null=True)  # a contact key: email:x@y.z | phone:+E164
+    expires_at = NumberAttribute()  # epoch seconds: the table's TTL attribute
+
+
+@dataclass(frozen=True)
+class LastVisit:
+    at: datetime
+    event_id: str
+    contact: str | None
+    expires_at: int
+
+
+def _pk(tenant_id: str) -> str:
+    return f"{tenant_id}#SITES"
+
+
+def _visitor_pk(tenant_id: str, site_id: str, visitor_id: str) -> str:
+    return f"{tenant_id}#VISITOR#{site_id}#{visitor_id}"
+
+
+def _site(record: SiteRecord) -> Site:
+    return Site(
+        record.tenant_id,
+        record.sk,
+        record.name,
+        tuple(record.origins),
+        datetime.fromisoformat(record.created_at),
+    )
+
+
+def create(site: Site) -> None:
+    record = SiteRecord(
+        pk=_pk(site.tenant_id),
+        sk=site.id,
+        tenant_id=site.tenant_id,
+        name=site.name,
+        origins=list(site.origins),
+        created_at=site.created_at.isoformat(),
+    )
+    try:
+        record.save(condition=SiteRecord.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(f"site {site.id!r} exists already") from None
+        raise
+
+
+def get(tenant_id: str, site_id: str) -> Site | None:
+    try:
+        return _site(SiteRecord.get(_pk(tenant_id), site_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def list_all(tenant_id: str) -> list[Site]:
+    return readable(SiteRecord.query(_pk(tenant_id)), _site, "site")
+
+
+def delete(tenant_id: str, site_id: str) -> None:
+    try:
+        SiteRecord(pk=_pk(tenant_id), sk=site_id).delete(condition=SiteRecord.pk.exists())
+    except DeleteError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(f"site {site_id!r} does not exist") from None
+        raise
+
+
+def record_visit(
+    tenant_id: str, site_id: str, visitor_id: str, at: datetime, event_id: str, contact: str | None
+) -> LastVisit | None:
+    """Records the visit as the visitor's last (and ``contact`` as theirs, when given) and returns the
+    visit it replaces: one UpdateItem, so knowing the last visit costs no read of its own."""
+    actions = [
+        VisitorRecord.kind.set("site_visitor"),
+        VisitorRecord.tenant_id.set(tenant_id),
+        VisitorRecord.last_visit_at.set(at.isoformat()),
+        VisitorRecord.last_event_id.set(event_id),
+        VisitorRecord.expires_at.set(int((at + VISITOR_KEPT).timestamp())),
+    ]
+    if contact is not None:
+        actions.append(VisitorRecord.contact.set(contact))
+    answer = VisitorRecord._get_connection().update_item(
+        _visitor_pk(tenant_id, site_id, visitor_id), VISITOR_SK, actions=actions, return_values="ALL_OLD"
+    )
+    if not answer.get("Attributes"):
+        return None
+    old = VisitorRecord.from_raw_data(answer["Attributes"])
+    return LastVisit(
+        datetime.fromisoformat(old.last_visit_at), old.last_event_id, old.contact, old.expires_at
+    )
+
+
+def undo_visit(
+    tenant_id: str, site_id: str, visitor_id: str, event_id: str, replaced: LastVisit | None
+) -> None:
+    """Puts back the visit ``record_visit`` replaced, unless a later visit was recorded meanwhile."""
+    pk = _visitor_pk(tenant_id, site_id, visitor_id)
+    still_ours = VisitorRecord.last_event_id == event_id
+    try:
+        if replaced is None:
+            VisitorRecord(pk=pk, sk=VISITOR_SK).delete(condition=still_ours)
+        else:
+            VisitorRecord(
+                pk=pk,
+                sk=VISITOR_SK,
+                kind="site_visitor",
+                tenant_id=tenant_id,
+                last_visit_at=replaced.at.isoformat(),
+                last_event_id=replaced.event_id,
+                contact=replaced.contact,
+                expires_at=replaced.expires_at,
+            ).save(condition=still_ours)
+    except (DeleteError, PutError) as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise

@@ -1,0 +1,61 @@
+"""The demo's "Contact us" form through the local runtime over HTTP, as a site's script posts it: a
+new enquirer's lead is created in "Unprocessed" and the form's trigger qualifies it, recorded as the
+lead's responsible; the timeline and journal say which trigger and why; a retried post, a post from
+a foreign origin and a malformed one change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import Local
+from tests.e2e.harness import http
+
+pytestmark = pytest.mark.e2e
+
+
+def submit(local: Local, values, **headers):
+    url = f"{local.api_url}/forms/{local.demo['forms']['contact_us']}"
+    return http("POST", url, values, {"Content-Type": "application/json", **headers})
+
+
+def test_the_contact_form_creates_a_lead_and_its_trigger_qualifies_it(local: Local) -> None:
+    values = {"name": "Jane Roe", "email": "jane.e2e@example.org", "_nonce": "e2e-page-view-000001"}
+    first = submit(local, values)
+    assert first.status == 201, first.body
+    lead = first.body["item"]["id"]
+    assert first.body["outcome"] == "moved"
+
+    # Then the lead is qualified, by the form's trigger, recorded as its responsible (Anna)
+    item = local.call("GET", f"/items/lead/{lead}").body
+    anna = local.demo["employees"]["rep_anna"]
+    assert (item["stage_id"], item["responsible_id"], item["emails"]) == (
+        "qualified",
+        anna,
+        ["jane.e2e@example.org"],
+    )
+    entries = local.call("GET", f"/items/lead/{lead}/timeline").body["entries"]
+    (move,) = [e for e in entries if e["kind"] == "stage_changed"]
+    assert move["by"] == anna and move["data"]["trigger"]["name"] == "Contact form filled"
+    (entry,) = local.call("GET", f"/items/lead/{lead}/journal").body["entries"]
+    assert entry["outcome"] == "moved" and entry["event"]["source"] == "webform"
+    assert [(v["rule_name"], v["verdict"]) for v in entry["verdicts"]] == [("Contact form filled", "moved")]
+
+    # And a retry of the same page's post, a foreign origin and a malformed post change nothing
+    assert submit(local, values).body == first.body
+    assert (
+        submit(local, {**values, "_nonce": "e2e-page-view-000002"}, Origin="https://evil.example").status
+        == 403
+    )
+    assert submit(local, {"name": "No email"}).status == 400
+    assert (
+        http(
+            "POST",
+            f"{local.api_url}/forms/{local.demo['forms']['contact_us']}",
+            b"{",
+            {"Content-Type": "application/json"},
+        ).status
+        == 400
+    )
+    leads = local.call("GET", "/items/lead?pipeline_id=leads&limit=100").body["items"]
+    assert [i["id"] for i in leads if "jane.e2e@example.org" in i["emails"]] == [lead]
+    assert len(local.call("GET", f"/items/lead/{lead}/journal").body["entries"]) == 1
