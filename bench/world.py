@@ -84,6 +84,7 @@ class World:
         create_tables(self.dynamodb, template.stack())
         boto3.client("events", region_name=REGION).create_event_bus(Name=os.environ["EVENT_BUS_NAME"])
         self.s3 = boto3.client("s3", region_name=REGION)
+        self.ses = boto3.client("ses", region_name=REGION)
         self.s3.create_bucket(
             Bucket=os.environ["INBOUND_BUCKET"], CreateBucketConfiguration={"LocationConstraint": REGION}
         )
@@ -97,9 +98,18 @@ class World:
             self.gateway.authorizer = _Scoped(self.gateway.authorizer, "authorizer", sink)
             self.fanout = _Scoped(conftest.load_handler("fanout"), "fanout", sink)
             self.inbound_mail = _Scoped(conftest.load_handler("inbound_mail"), "inbound_mail", sink)
+        self._sink = sink
+        self._handlers: dict[str, _Scoped] = {}
         self.items_table = os.environ["ITEMS_TABLE"]
         described = self.dynamodb.describe_table(TableName=self.items_table)
         self._stream_arn = described["Table"]["LatestStreamArn"]
+
+    def handler(self, name: str) -> _Scoped:
+        """The handler of functions/{name}, its calls attributed to it (loaded once)."""
+        if name not in self._handlers:
+            with contextlib.redirect_stdout(self._sink):
+                self._handlers[name] = _Scoped(conftest.load_handler(name), name, self._sink)
+        return self._handlers[name]
 
     # ------------------------------------------------------------ tenants, through the API
 

@@ -88,6 +88,21 @@ PAYMENT_RECEIVED_TRIGGER = {
     "params": {"code": "payment_received"},
 }
 
+# The site's pricing page, opened by a lead's contact: the lead is being worked on.
+PRICING_VISITED_TRIGGER = {
+    "type_code": "visit",
+    "stage_id": "in_progress",
+    "name": "Opened the pricing page",
+    "params": {"url": "https://shop.demo.example/pricing", "url_match": "prefix"},
+}
+# The client booked a delivery slot (the van): the deal goes to "Delivery".
+DELIVERY_BOOKED_TRIGGER = {
+    "type_code": "resource_booked",
+    "stage_id": "delivery",
+    "name": "Delivery slot booked",
+    "params": {"resource_ids": ["delivery_van"]},
+}
+
 CONTACT_FORM = {
     "name": "Contact us",
     "kind": "form",
@@ -209,6 +224,8 @@ def build(api_url: str) -> dict[str, Any]:
     )
     # Webhook: the accounting system's hook URL (its secret is shown once: kept in demo.json).
     client.call("POST", "/automation/deal/sales/triggers", PAYMENT_RECEIVED_TRIGGER)
+    client.call("POST", "/automation/deal/sales/triggers", DELIVERY_BOOKED_TRIGGER)
+    client.call("POST", "/automation/lead/leads/triggers", PRICING_VISITED_TRIGGER)
     hook = client.call("POST", "/automation/hooks", {"name": "Accounting"})
     return {
         "tenant_id": issued.tenant_id,

@@ -1,0 +1,346 @@
+"""DynamoDB calls per trigger event, by source, against moto with warm caches (issue 9's budget:
+an event that names its item at most 2, one that reaches items by their contact at most 3).
+
+Each source's request is sent once beforehand for another item or contact, so the measured one
+finds what a warm container has: the pipeline, the form, the hook's secret, the signing key cached.
+Requests reach the ingest functions as API Gateway's proxy events (built from the function's sample
+event under events/), and the management API's sources (bookings, activities, CRM mail) through the
+gateway with the authorizer's answer cached.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.figures.calls import _detail, acme
+from bench.hooks import LOG, Calls
+from bench.registry import Measured, Run, figure
+from bench.world import REGION, SALES_ID, Tenant, world
+from tests import conftest
+
+ORIGIN = "https://shop.acme.test"
+SENDER = "sales@acme.test"
+
+
+def proxy(
+    sample: str, method: str, url: str, body: str | None = None, **headers: str | None
+) -> dict[str, Any]:
+    """The proxy event API Gateway would hand the function for ``url`` (path and query), shaped as
+    the function's sample event ``sample`` (its resource's path parameters filled in; a header
+    given as None is left out)."""
+    event = copy.deepcopy(conftest.load_event(sample))
+    parts = urlsplit(url)
+    resource = event["resource"]
+    pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource)) + "$"
+    found = re.match(pattern, parts.path)
+    if found is None:
+        raise ValueError(f"{url} is not a path of {resource}")
+    query = dict(pair.split("=", 1) for pair in parts.query.split("&")) if parts.query else None
+    all_headers = {k: v for k, v in {**event["headers"], **headers}.items() if v is not None}
+    event.update(
+        httpMethod=method,
+        path=parts.path,
+        pathParameters=found.groupdict(),
+        headers=all_headers,
+        multiValueHeaders={k: [v] for k, v in all_headers.items()},
+        queryStringParameters=query,
+        multiValueQueryStringParameters=None if query is None else {k: [v] for k, v in query.items()},
+        body=body,
+        isBase64Encoded=False,
+    )
+    event["requestContext"].update(httpMethod=method, path=f"/dev{parts.path}", requestId=str(uuid.uuid4()))
+    return event
+
+
+@dataclass(frozen=True)
+class Source:
+    """The calls of one measured event, and what the function answered."""
+
+    calls: Calls
+    answer: dict[str, Any]
+
+
+def _measure(run: Run, function: str, event: dict[str, Any]) -> Source:
+    handler = run.shared(world).handler(function)
+    with LOG.recording() as calls:
+        answer = handler.lambda_handler(event, conftest.lambda_context())
+    if answer.get("statusCode", 200) >= 400:
+        raise RuntimeError(f"{function} answered {answer.get('statusCode')}: {answer.get('body')}")
+    return Source(calls, answer)
+
+
+def _trigger(tenant: Tenant, type_code: str, params: dict[str, Any], stage_id: str = "PREPARATION") -> None:
+    body = {"type_code": type_code, "stage_id": stage_id, "name": type_code, "params": params}
+    tenant.ok("POST", f"/automation/deal/{SALES_ID}/triggers", body)
+
+
+def _deal_of(tenant: Tenant, email: str) -> str:
+    return tenant.new_deal(f"Deal of {email}", emails=[email])
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def webhook(run: Run) -> Source:
+    """A hook call naming its deal (``target=DEAL_n``), after one for another deal."""
+    tenant = run.shared(acme)
+    _trigger(tenant, "webhook", {"code": "paid"})
+    secret = tenant.ok("POST", "/automation/hooks", {"name": "Accounting"})["secret"]
+    warm, measured = tenant.new_deal(), tenant.new_deal()
+    for deal, measure in ((warm, False), (measured, True)):
+        event = proxy(
+            "ingest_hooks/hook_trigger_get.json",
+            "GET",
+            f"/hooks/{secret}/trigger?target=DEAL_{deal}&code=paid",
+        )
+        if measure:
+            return _measure(run, "ingest_hooks", event)
+        run.shared(world).handler("ingest_hooks").lambda_handler(event, conftest.lambda_context())
+    raise AssertionError("unreachable")
+
+
+def _sent_mail(run: Run) -> tuple[list[str], list[str]]:
+    """Two offers mailed through the API (one to warm up): their pixels and first tracked links."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    tenant = run.shared(acme)
+    _trigger(tenant, "email_read", {}, "PREPARATION")
+    _trigger(tenant, "link_clicked", {"url": "https://shop.acme.test/offers/", "url_match": "prefix"}, "WON")
+    run.shared(world).ses.verify_email_identity(EmailAddress=SENDER)
+    tenant.ok("PUT", "/mailbox/sender", {"address": SENDER, "display_name": "Acme"})
+    pixels, links = [], []
+    for n in range(2):
+        deal = _deal_of(tenant, f"reader{n}@client.test")
+        html = f'<p>Your <a href="https://shop.acme.test/offers/{n}">offer</a>.</p>'
+        tenant.ok(
+            "POST",
+            f"/items/deal/{deal}/emails",
+            {"subject": "Offer", "html": html},
+            {"X-Forwarded-Proto": "https"},
+        )
+        raw = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages[-1].raw_data
+        message = message_from_bytes(raw.encode() if isinstance(raw, str) else raw, policy=policy.default)
+        body = message.get_body(preferencelist=("html",)).get_content()
+        pixels.append(re.findall(r'<img src="([^"]+)"', body)[0])
+        links.append(re.findall(r'href="([^"]+/t/c/[^"]+)"', body)[0])
+    return pixels, links
+
+
+def _tracked(run: Run, urls: list[str], sample: str) -> Source:
+    handler = run.shared(world).handler("ingest_tracking")
+    events = [proxy(sample, "GET", urlsplit(url).path.removeprefix("/dev")) for url in urls]
+    handler.lambda_handler(events[0], conftest.lambda_context())
+    return _measure(run, "ingest_tracking", events[1])
+
+
+def tracking_open(run: Run) -> Source:
+    return _tracked(run, run.shared(_sent_mail)[0], "ingest_tracking/open_pixel.json")
+
+
+def tracking_click(run: Run) -> Source:
+    return _tracked(run, run.shared(_sent_mail)[1], "ingest_tracking/click_link.json")
+
+
+def _form(run: Run) -> str:
+    tenant = run.shared(acme)
+    form = {
+        "name": "Contact us",
+        "kind": "form",
+        "item_type": "deal",
+        "pipeline_id": SALES_ID,
+        "fields": [
+            {"name": "name", "label": "Name", "type": "text", "required": True, "maps_to": "title"},
+            {"name": "email", "label": "Email", "type": "email", "required": True, "maps_to": "emails"},
+        ],
+    }
+    form_id = tenant.ok("POST", "/automation/forms", form)["id"]
+    _trigger(tenant, "form_filled", {"form_ids": [form_id]})
+    return form_id
+
+
+def _submit(run: Run, email: str, measure: bool) -> Source | None:
+    form_id = run.shared(_form)
+    body = json.dumps({"name": "Jane", "email": email})
+    event = proxy(
+        "ingest_webform/submit_browser.json",
+        "POST",
+        f"/forms/{form_id}",
+        body,
+        **{"Content-Type": "application/json", "Accept": "application/json", "Origin": None},
+    )
+    if measure:
+        return _measure(run, "ingest_webform", event)
+    run.shared(world).handler("ingest_webform").lambda_handler(event, conftest.lambda_context())
+    return None
+
+
+def webform_known(run: Run) -> Source:
+    """A submission from the contact of an open deal (de-duplicated onto it)."""
+    tenant = run.shared(acme)
+    for email in ("form-warm@client.test", "form-known@client.test"):
+        _deal_of(tenant, email)
+    _submit(run, "form-warm@client.test", False)
+    result = _submit(run, "form-known@client.test", True)
+    assert result is not None
+    return result
+
+
+def webform_new(run: Run) -> Source:
+    """A submission from a contact no item has: the form's deal is created, then the trigger applies."""
+    run.shared(webform_known)
+    result = _submit(run, f"new-{uuid.uuid4().hex[:8]}@client.test", True)
+    assert result is not None
+    return result
+
+
+def site_visit(run: Run) -> Source:
+    """A known contact's visit to a page a *visit* trigger watches."""
+    tenant = run.shared(acme)
+    _trigger(tenant, "visit", {"url": f"{ORIGIN}/pricing", "url_match": "prefix"})
+    key = tenant.ok("POST", "/automation/sites", {"name": "Shop", "origins": [ORIGIN]})["key"]
+    events = []
+    for n, email in enumerate(("visit-warm@client.test", "visit-known@client.test")):
+        _deal_of(tenant, email)
+        body = json.dumps({"url": f"{ORIGIN}/pricing", "visitor_id": f"v{n}", "email": email})
+        events.append(
+            proxy("ingest_hooks/site_visit_beacon.json", "POST", f"/site/{key}/events", body, Origin=ORIGIN)
+        )
+    run.shared(world).handler("ingest_hooks").lambda_handler(events[0], conftest.lambda_context())
+    return _measure(run, "ingest_hooks", events[1])
+
+
+def booking(run: Run) -> Calls:
+    """A booking naming its deal, through the management API."""
+    tenant = run.shared(acme)
+    _trigger(tenant, "resource_booked", {})
+    recorded = []
+    for deal in (tenant.new_deal(), tenant.new_deal()):
+        body = {
+            "booking_id": str(uuid.uuid4()),
+            "resource": "showroom",
+            "starts_at": "2026-03-02T10:00:00Z",
+            "ends_at": "2026-03-02T11:00:00Z",
+            "item": {"type": "deal", "id": deal},
+        }
+        with LOG.recording() as calls:
+            tenant.ok("POST", "/bookings", body)
+        recorded.append(calls)
+    return recorded[-1]
+
+
+def crm_change(run: Run) -> Source:
+    """An ``ItemUpdated`` from the bus, the deal's amount crossing 10,000 (a *field value changed*
+    trigger watches it), after one for another deal."""
+    tenant = run.shared(acme)
+    _trigger(tenant, "field_changed", {"fields": [{"field": "amount", "new": {"op": ">", "value": 10_000}}]})
+    handler = run.shared(world).handler("ingest_crm_changes")
+    batches = []
+    for deal in (tenant.new_deal(), tenant.new_deal()):
+        batch = copy.deepcopy(conftest.load_event("ingest_crm_changes/amount_above_10000.json"))
+        record = batch["Records"][0]
+        envelope = json.loads(record["body"])
+        envelope["id"] = str(uuid.uuid4())
+        detail = envelope["detail"]
+        detail.update(
+            event_id=f"{uuid.uuid4().hex}:fields", tenant_id=tenant.id, item_id=deal, pipeline_id=SALES_ID
+        )
+        detail.update(stage_id="NEW", version=2)
+        record["body"], record["messageId"] = json.dumps(envelope), str(uuid.uuid4())
+        batches.append(batch)
+    handler.lambda_handler(batches[0], conftest.lambda_context())
+    with LOG.recording() as calls:
+        answer = handler.lambda_handler(batches[1], conftest.lambda_context())
+    if answer.get("batchItemFailures"):
+        raise RuntimeError(f"ingest_crm_changes answered {answer}")
+    return Source(calls, answer)
+
+
+def activity(run: Run) -> Calls:
+    """An outgoing call a manager logged on the deal (``POST /items/deal/{id}/activities``)."""
+    tenant = run.shared(acme)
+    _trigger(tenant, "outgoing_call", {})
+    recorded = []
+    for deal in (tenant.new_deal(), tenant.new_deal()):
+        body = {
+            "kind": "call",
+            "direction": "outgoing",
+            "subject": "Offer follow-up",
+            "duration_seconds": 120,
+        }
+        with LOG.recording() as calls:
+            tenant.ok("POST", f"/items/deal/{deal}/activities", body)
+        recorded.append(calls)
+    return recorded[-1]
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _dynamodb(source: Source | Calls, function: str) -> Measured:
+    calls = source.calls if isinstance(source, Source) else source
+    detail = _detail(calls)
+    if isinstance(source, Source):
+        detail["status"] = source.answer.get("statusCode")
+    return Measured(len(calls.of(function=function, service="DynamoDB")), detail)
+
+
+@figure("calls.source.webhook.dynamodb", unit="calls", budget=2)
+def webhook_calls(run: Run) -> Measured:
+    """Webhook `/hooks/{secret}/trigger?target=DEAL_n`: by reference."""
+    return _dynamodb(run.shared(webhook), "ingest_hooks")
+
+
+@figure("calls.source.email_read.dynamodb", unit="calls", budget=2)
+def open_calls(run: Run) -> Measured:
+    """Open pixel `/t/o/{token}` of a sent mail: by reference."""
+    return _dynamodb(run.shared(tracking_open), "ingest_tracking")
+
+
+@figure("calls.source.link_clicked.dynamodb", unit="calls", budget=2)
+def click_calls(run: Run) -> Measured:
+    """Tracked link `/t/c/{token}` of a sent mail: by reference, and the URL stored at send time."""
+    return _dynamodb(run.shared(tracking_click), "ingest_tracking")
+
+
+@figure("calls.source.webform_known_contact.dynamodb", unit="calls", budget=3)
+def webform_known_calls(run: Run) -> Measured:
+    """Webform submission from a known contact: by contact, with the form's rate limit and log."""
+    return _dynamodb(run.shared(webform_known), "ingest_webform")
+
+
+@figure("calls.source.webform_new_contact.dynamodb", unit="calls")
+def webform_new_calls(run: Run) -> Measured:
+    """Webform submission from a new contact: the item created, then the trigger applied."""
+    return _dynamodb(run.shared(webform_new), "ingest_webform")
+
+
+@figure("calls.source.site_visit.dynamodb", unit="calls", budget=3)
+def site_calls(run: Run) -> Measured:
+    """Site visit `/site/{key}/events` of a known contact: by contact, and the visitor's record."""
+    return _dynamodb(run.shared(site_visit), "ingest_hooks")
+
+
+@figure("calls.source.booking.api.dynamodb", unit="calls", budget=2)
+def booking_calls(run: Run) -> Measured:
+    """Booking `POST /bookings` naming its deal (the API function's calls)."""
+    return _dynamodb(run.shared(booking), "api")
+
+
+@figure("calls.source.crm_change.dynamodb", unit="calls", budget=2)
+def crm_change_calls(run: Run) -> Measured:
+    """`ItemUpdated` from the bus (field value changed): by reference."""
+    return _dynamodb(run.shared(crm_change), "ingest_crm_changes")
+
+
+@figure("calls.source.activity.api.dynamodb", unit="calls")
+def activity_calls(run: Run) -> Measured:
+    """A logged outgoing call `POST /items/{type}/{id}/activities` (the API function's calls)."""
+    return _dynamodb(run.shared(activity), "api")
