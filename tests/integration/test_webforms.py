@@ -169,6 +169,26 @@ def test_a_known_contacts_submission_moves_their_open_lead_and_creates_none(crm)
     assert len(leads()) == 1
 
 
+def test_a_callback_forms_submission_fires_the_callback_trigger_not_the_form_one(crm):
+    from crm.domain.rules import RuleKind
+    from crm.service import configuration, forms, items
+
+    phone = {"name": "phone", "label": "Phone", "type": "phone", "required": True, "maps_to": "phones"}
+    fields = [FIELDS[0], phone]
+    callback = forms.create_form("acme", form_settings(name="Call me back", kind="callback", fields=fields))
+    rule = {"type_code": "callback_form_filled", "stage_id": "qualified", "name": "Wants a call"}
+    rule["params"] = {"form_ids": [callback.id]}
+    trigger = configuration.create_rule("acme", "lead", "leads", RuleKind.TRIGGER, rule)
+    answer = post_json(callback.id, {"name": "Ann Call", "phone": "+44 7700 900123"})
+    assert answer["statusCode"] == 201, answer
+    lead = items.get_item("acme", "lead", body(answer)["item"]["id"])
+    assert lead.stage_id == "qualified" and lead.phones == ["+447700900123"]
+    timeline, _ = items.timeline("acme", "lead", lead.id, 10, None)
+    (move,) = [e for e in timeline if e.kind == "stage_changed"]
+    assert move.data["trigger"]["id"] == trigger.id
+    assert move.data["event"]["type"] == "callback_form_filled"
+
+
 def test_without_dedupe_every_submission_creates_a_lead(crm):
     from crm.service import forms
 
