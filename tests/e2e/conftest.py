@@ -31,8 +31,15 @@ class Local:
     def smtp_port(self) -> int:
         return self.demo["smtp"]["port"]
 
-    def call(self, method: str, path: str, body: Any = None, key: str | None = "demo") -> Answer:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        key: str | None = "demo",
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        headers = ({"Content-Type": "application/json"} if body is not None else {}) | (headers or {})
         if key is not None:
             headers["Authorization"] = f"Bearer {self.demo['api_key'] if key == 'demo' else key}"
         return http(method, f"{self.api_url}{path}", body, headers)

@@ -8,7 +8,16 @@ import json
 
 import pytest
 
-from crm.domain.errors import Conflict, Forbidden, Invalid, NotFound, Throttled, TooLarge, Unauthorized
+from crm.domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    StaleWrite,
+    Throttled,
+    TooLarge,
+    Unauthorized,
+)
 from crm.ingest.http import Request, Response, json_response, serve
 from tests.conftest import lambda_context
 
@@ -76,6 +85,7 @@ def test_an_oversize_body_is_a_413_and_never_reaches_the_source():
         (Conflict("taken"), 409),
         (TooLarge("big"), 413),
         (Throttled("busy"), 503),
+        (StaleWrite("changed twice meanwhile"), 503),
     ],
 )
 def test_each_refusal_has_its_one_status(failure, status):
@@ -86,6 +96,12 @@ def test_each_refusal_has_its_one_status(failure, status):
     assert answer["statusCode"] == status
     assert json.loads(answer["body"])["message"] == str(failure)
     assert ("Retry-After" in answer["headers"]) == (status == 503)
+
+
+def test_a_form_of_more_fields_than_any_form_has_is_a_413_not_a_crash():
+    handler = serve(lambda request: json_response(200, request.form()))
+    answer = handler(proxy_event("&".join(f"f{n}=x" for n in range(1001))), lambda_context())
+    assert answer["statusCode"] == 413 and "more than 1000 fields" in json.loads(answer["body"])["message"]
 
 
 def test_an_unexpected_failure_is_a_500_that_names_no_internals():

@@ -25,12 +25,16 @@ from crm.domain.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    StaleWrite,
     Throttled,
     TooLarge,
     Unauthorized,
 )
 
 logger = Logger()
+
+# No form of the CRM's has a hundredth of this; parsing more only costs memory.
+MAX_FORM_FIELDS = 1000
 
 
 @dataclass(frozen=True)
@@ -89,12 +93,15 @@ class Request:
 
     def form(self) -> dict[str, list[str]]:
         """An urlencoded body's fields (several values per name kept, in order); 400 when it is not
-        UTF-8."""
+        UTF-8, 413 past MAX_FORM_FIELDS fields."""
         try:
             text = self.body.decode()
         except UnicodeDecodeError:
             raise BodyError(400, "the form is not UTF-8 text") from None
-        return parse_qs(text, keep_blank_values=True, max_num_fields=1000)
+        try:
+            return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        except ValueError:  # more fields than that
+            raise BodyError(413, f"the form has more than {MAX_FORM_FIELDS} fields") from None
 
 
 @dataclass(frozen=True)
@@ -136,16 +143,20 @@ def redirect(status: int, location: str, headers: Mapping[str, str] | None = Non
     return Response(status, b"", {"Location": location, "Cache-Control": "no-store", **(headers or {})})
 
 
-# One status per meaning: bad input is never a 5xx.
+# One status per meaning: bad input is never a 5xx. A write that met a concurrent one twice
+# (StaleWrite) is 503 with Retry-After, not 409: providers, browsers and booking systems retry a
+# 503 and drop a 4xx, and the event was valid.
 STATUS: list[tuple[type[CrmError], int]] = [
     (Unauthorized, 401),
     (Forbidden, 403),
     (NotFound, 404),
     (TooLarge, 413),
     (Invalid, 400),
+    (StaleWrite, 503),
     (Conflict, 409),
     (Throttled, 503),
 ]
+RETRY_LATER = (Throttled, StaleWrite)
 
 
 def status_of(failure: CrmError) -> int:
@@ -167,7 +178,7 @@ def serve(
             return error(refused.status, str(refused), request_id, refused.headers).to_proxy()
         except CrmError as refused:
             status = status_of(refused)
-            headers = {"Retry-After": "1"} if isinstance(refused, Throttled) else {}
+            headers = {"Retry-After": "1"} if isinstance(refused, RETRY_LATER) else {}
             if status >= 500:
                 logger.warning("refused: store busy", extra={"error": str(refused)})
             return error(status, str(refused), request_id, headers).to_proxy()
