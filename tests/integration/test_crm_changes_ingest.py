@@ -16,6 +16,7 @@ import pytest
 from crm.domain.model import Cause, CauseKind, TimelineEntry, TimelineKind
 from crm.domain.transitions import MAX_CHAIN_DEPTH
 from tests.conftest import REGION, lambda_context, load_handler, template
+from tests.integration.dynamodb_faults import dynamodb_faults  # noqa: F401 - a fixture
 from tests.integration.test_stream_fanout import stream_event
 
 STAGES = [
@@ -254,3 +255,23 @@ def test_a_pipeline_without_such_triggers_journals_nothing_and_a_trigger_added_s
     bus.publish()
     assert ingest(bus.batch()) == {"batchItemFailures": []}
     assert stage_of() == "large_order"
+
+
+def test_an_update_in_a_pipeline_without_such_triggers_costs_one_read_whatever_it_changed(aws, bus, dynamodb):
+    from crm.service import configuration, items
+
+    configuration.create_pipeline(
+        "acme", {"id": "sales", "item_type": "deal", "name": "Sales", "stages": STAGES}
+    )
+    for employee in ("anna", "ivan"):
+        configuration.create_employee(
+            "acme", {"id": employee, "name": employee, "email": f"{employee}@a.test"}
+        )
+    items.create_item("acme", "deal", {"title": "Forklift", "amount": 9_000, "responsible_id": "anna"})
+    update(amount=12_000, responsible_id="ivan")  # both a field change and a new responsible
+    bus.publish()
+    batch = bus.batch()
+    dynamodb.calls.clear()
+    assert ingest(batch) == {"batchItemFailures": []}
+    assert [operation for operation, _ in dynamodb.calls] == ["Query"]  # one fresh read of the pipeline
+    assert journal() == []

@@ -167,9 +167,15 @@ def handle(body: str) -> list[Applied]:
         raise Invalid("the message body is not JSON") from None
     update = ItemUpdate.of(envelope)
     tenant_id, pipeline_id = update.tenant_id, update.pipeline_id
+    events = list(trigger_events(update, lambda: crm_changes.watched_fields(tenant_id, pipeline_id)))
+    present = (
+        crm_changes.trigger_types(tenant_id, pipeline_id, {event.type for event in events})
+        if events
+        else set()
+    )
     applied: list[Applied] = []
-    for event in trigger_events(update, lambda: crm_changes.watched_fields(tenant_id, pipeline_id)):
-        if crm_changes.has_triggers(tenant_id, pipeline_id, event.type):
+    for event in events:
+        if event.type in present:
             applied += apply_trigger_event(event)
     return applied
 

@@ -10,6 +10,8 @@ added a moment ago is never passed over, while a pipeline with such triggers cos
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from crm.adapters import automation
 from crm.domain.errors import NotFound
 from crm.domain.rules import PipelineConfig
@@ -23,14 +25,17 @@ def _config(tenant_id: str, pipeline_id: str, *, fresh: bool) -> PipelineConfig 
         return None
 
 
-def has_triggers(tenant_id: str, pipeline_id: str, type_code: str) -> bool:
-    """Whether the pipeline has triggers of ``type_code``: from the warm container's copy when it
-    has some (the engine checks that copy's version when it writes), else on a fresh read."""
+def trigger_types(tenant_id: str, pipeline_id: str, wanted: Collection[str]) -> set[str]:
+    """Which of the ``wanted`` trigger types the pipeline has triggers of: from the warm container's
+    copy when it has them all (the engine checks that copy's version when it writes), else on one
+    fresh read (a pipeline with none of them costs one read per update, whatever it changed)."""
+    found: set[str] = set()
     for fresh in (False, True):
         config = _config(tenant_id, pipeline_id, fresh=fresh)
-        if config is not None and config.triggers_of_type(type_code):
-            return True
-    return False
+        found = set() if config is None else {t for t in wanted if config.triggers_of_type(t)}
+        if found == set(wanted):
+            break
+    return found
 
 
 def watched_fields(tenant_id: str, pipeline_id: str) -> set[str]:
