@@ -24,6 +24,7 @@ from bench.world import (
     SALES_ID,
     SALES_STAGES,
     Tenant,
+    proxy,
     put_rules,
     sample_rule,
     ses_delivery,
@@ -45,11 +46,13 @@ def _authorized(event: dict[str, Any], gateway: Gateway) -> dict[str, Any]:
 
 def seed(samples: int, endpoint: str) -> dict[str, list[list[dict[str, Any]]]]:
     """The tenant, and for each function one list of first-invocation events per sample."""
+    from crm.domain.senders import SenderIdentities
     from crm.service.tenants import create_tenant
     from infra.aws import client
 
     gateway = Gateway()
-    tenant = Tenant(gateway, "acme", create_tenant("Acme", "acme").api_key)
+    senders = SenderIdentities.granted(domains=["acme.test"])
+    tenant = Tenant(gateway, "acme", create_tenant("Acme", "acme", senders=senders).api_key)
     tenant.sales_pipeline()
     dynamodb = client("dynamodb", endpoint, conftest.REGION)
     rules = [(SALES_ID, sample_rule(n, SALES_STAGES[n // 2 % 4], n % 2 == 0)) for n in range(RULES)]
@@ -87,6 +90,85 @@ def seed(samples: int, endpoint: str) -> dict[str, list[list[dict[str, Any]]]]:
             [ses_delivery(s3, address, SENDER, f"cold-start-message-{n}")] for n in range(samples)
         ],
     }
+    events |= _ingest_events(tenant, samples, endpoint)
+    return events
+
+
+def _ingest_events(tenant: Tenant, samples: int, endpoint: str) -> dict[str, list[list[dict[str, Any]]]]:
+    """First invocations of the ingest functions, each reaching a deal of its own (one per function
+    and sample, so that each event finds its deal where its trigger moves it): a webhook call
+    naming it, a webform submission from its contact, the open of a mail sent about it, an
+    ``ItemUpdated`` of its amount crossing a *field value changed* trigger's threshold."""
+    import re
+    import uuid
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from infra.aws import client
+
+    def trigger(type_code: str, params: dict[str, Any]) -> None:
+        body = {"type_code": type_code, "stage_id": SALES_STAGES[1], "name": type_code, "params": params}
+        tenant.ok("POST", f"/automation/deal/{SALES_ID}/triggers", body)
+
+    secret = tenant.ok("POST", "/automation/hooks", {"name": "Accounting"})["secret"]
+    form = {
+        "name": "Contact us",
+        "kind": "form",
+        "item_type": "deal",
+        "pipeline_id": SALES_ID,
+        "fields": [
+            {"name": "name", "label": "Name", "type": "text", "required": True, "maps_to": "title"},
+            {"name": "email", "label": "Email", "type": "email", "required": True, "maps_to": "emails"},
+        ],
+    }
+    form_id = tenant.ok("POST", "/automation/forms", form)["id"]
+    trigger("webhook", {"code": "paid"})
+    trigger("form_filled", {"form_ids": [form_id]})
+    trigger("email_read", {})
+    trigger("field_changed", {"fields": [{"field": "amount", "new": {"op": ">", "value": 10_000}}]})
+    client("ses", endpoint, conftest.REGION).verify_email_identity(EmailAddress="sales@acme.test")
+    tenant.ok("PUT", "/mailbox/sender", {"address": "sales@acme.test", "display_name": "Acme"})
+    sample_change = conftest.load_event("ingest_crm_changes/amount_above_10000.json")
+    events: dict[str, list[list[dict[str, Any]]]] = {name: [] for name in ("ingest_hooks", "ingest_webform")}
+    events |= {"ingest_tracking": [], "ingest_crm_changes": []}
+
+    def deal_of(email: str) -> str:
+        return tenant.new_deal(f"Deal of {email}", emails=[email])
+
+    for n in range(samples):
+        url = f"/hooks/{secret}/trigger?target=DEAL_{deal_of(f'hook{n}@client.test')}&code=paid"
+        events["ingest_hooks"].append([proxy("ingest_hooks/hook_trigger_get.json", "GET", url)])
+        email = f"form{n}@client.test"
+        deal_of(email)
+        body = json.dumps({"name": "Jane", "email": email})
+        headers = {"Content-Type": "application/json", "Accept": "application/json", "Origin": None}
+        submit = proxy("ingest_webform/submit_browser.json", "POST", f"/forms/{form_id}", body, **headers)
+        events["ingest_webform"].append([submit])
+        mail = {"subject": "Offer", "html": '<p>Your <a href="https://shop.acme.test/o">offer</a>.</p>'}
+        tenant.ok(
+            "POST",
+            f"/items/deal/{deal_of(f'reader{n}@client.test')}/emails",
+            mail,
+            {"X-Forwarded-Proto": "https"},
+        )
+        raw = ses_backends[DEFAULT_ACCOUNT_ID][conftest.REGION].sent_messages[-1].raw_data
+        raw = raw.decode() if isinstance(raw, bytes) else raw
+        pixel = re.search(r"/t/o/[A-Za-z0-9_.=-]+", raw.replace("=\n", ""))
+        assert pixel is not None, "the sent mail has no open pixel"
+        events["ingest_tracking"].append([proxy("ingest_tracking/open_pixel.json", "GET", pixel.group())])
+        change = copy.deepcopy(sample_change)
+        envelope = json.loads(change["Records"][0]["body"])
+        envelope["id"] = str(uuid.uuid4())
+        envelope["detail"].update(
+            event_id=f"{uuid.uuid4().hex}:fields",
+            tenant_id=tenant.id,
+            item_id=deal_of(f"buyer{n}@client.test"),
+            pipeline_id=SALES_ID,
+        )
+        envelope["detail"].update(stage_id=SALES_STAGES[0], version=2)
+        change["Records"][0]["body"] = json.dumps(envelope)
+        events["ingest_crm_changes"].append([change])
     return events
 
 

@@ -13,12 +13,15 @@ import copy
 import io
 import json
 import os
+import re
 import time
+import uuid
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench import template
 from bench.hooks import LOG
@@ -114,9 +117,13 @@ class World:
     # ------------------------------------------------------------ tenants, through the API
 
     def tenant(self, tenant_id: str) -> Tenant:
+        from crm.domain.senders import SenderIdentities
         from crm.service.tenants import create_tenant
 
-        return Tenant(self.gateway, tenant_id, create_tenant(tenant_id.title(), tenant_id).api_key)
+        # The platform operator grants the tenant its sender domain (CRM mail is sent from it).
+        senders = SenderIdentities.granted(domains=[f"{tenant_id}.test"])
+        issued = create_tenant(tenant_id.title(), tenant_id, senders=senders)
+        return Tenant(self.gateway, tenant_id, issued.api_key)
 
     def write_rules(self, tenant_id: str, rules: Iterable[tuple[str, Any]]) -> int:
         with LOG.off():
@@ -146,6 +153,36 @@ class World:
 
 
 # ---------------------------------------------------------------- shared with bench.backend
+
+
+def proxy(
+    sample: str, method: str, url: str, body: str | None = None, **headers: str | None
+) -> dict[str, Any]:
+    """The proxy event API Gateway would hand the function for ``url`` (path and query), shaped as
+    the function's sample event ``sample`` (its resource's path parameters filled in; a header
+    given as None is left out)."""
+    event = copy.deepcopy(conftest.load_event(sample))
+    parts = urlsplit(url)
+    resource = event["resource"]
+    pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource)) + "$"
+    found = re.match(pattern, parts.path)
+    if found is None:
+        raise ValueError(f"{url} is not a path of {resource}")
+    query = dict(pair.split("=", 1) for pair in parts.query.split("&")) if parts.query else None
+    all_headers = {k: v for k, v in {**event["headers"], **headers}.items() if v is not None}
+    event.update(
+        httpMethod=method,
+        path=parts.path,
+        pathParameters=found.groupdict(),
+        headers=all_headers,
+        multiValueHeaders={k: [v] for k, v in all_headers.items()},
+        queryStringParameters=query,
+        multiValueQueryStringParameters=None if query is None else {k: [v] for k, v in query.items()},
+        body=body,
+        isBase64Encoded=False,
+    )
+    event["requestContext"].update(httpMethod=method, path=f"/dev{parts.path}", requestId=str(uuid.uuid4()))
+    return event
 
 
 def put_rules(dynamodb: Any, tenant_id: str, rules: Iterable[tuple[str, Any]]) -> int:

@@ -52,8 +52,10 @@ PIPELINES = [
 
 NEW_DEAL = {"title": "Printer paper", "amount": 90, "currency": "EUR"}
 
-# Mail from the CRM comes from this address (verified in SES, as an operator does once per domain).
-SENDER = {"address": "sales@demo.example", "display_name": "Demo Trading Ltd"}
+# Mail from the CRM comes from this address: the operator grants the tenant its domain (as
+# `make tenant ... --sender-domain demo.example` does) and verifies the domain in SES.
+SENDER_DOMAIN = "demo.example"
+SENDER = {"address": f"sales@{SENDER_DOMAIN}", "display_name": "Demo Trading Ltd"}
 # A sent offer: the client clicks the offer's link in the mail, and the deal moves to "Offer viewed".
 OFFER_URL = "https://shop.demo.example/offers/desks-12"
 OFFER_VIEWED_TRIGGER = {
@@ -143,9 +145,11 @@ class Client:
 
 def build(api_url: str) -> dict[str, Any]:
     """Create the demo tenant and its data; returns what ``.local/demo.json`` records."""
+    from crm.domain.senders import SenderIdentities
     from crm.service.tenants import create_tenant  # the application's operator use-case
 
-    issued = create_tenant(name=TENANT_NAME, tenant_id=TENANT_ID)
+    senders = SenderIdentities.granted(domains=[SENDER_DOMAIN])
+    issued = create_tenant(name=TENANT_NAME, tenant_id=TENANT_ID, senders=senders)
     client = Client(api_url, issued.api_key)
     manager = client.call("POST", "/employees", EMPLOYEES["manager"])["id"]
     employees = {"manager": manager} | {
@@ -161,7 +165,7 @@ def build(api_url: str) -> dict[str, Any]:
     client.call("POST", "/automation/deal/sales/triggers", CLIENT_REPLIED_TRIGGER)
     from crm.adapters.clients import client as aws_client  # SES in the runtime's moto
 
-    aws_client("ses").verify_email_identity(EmailAddress=SENDER["address"])
+    aws_client("ses").verify_domain_identity(Domain=SENDER_DOMAIN)
     client.call("PUT", "/mailbox/sender", SENDER)
     client.call("POST", "/automation/deal/sales/triggers", OFFER_VIEWED_TRIGGER)
 

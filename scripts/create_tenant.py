@@ -1,12 +1,20 @@
-"""Operator command: create a tenant and its operator key (printed once), or give a tenant made
-before usage plans its usage key.
+"""Operator command: create a tenant and its operator key (printed once), give a tenant made before
+usage plans its usage key, or grant a tenant the sender domains and addresses its mail may come from
+(or withdraw them).
 
-    make tenant ARGS="--stack crm-automation-dev --name 'Acme Ltd' --id acme"     # a deployed stack
+    make tenant ARGS="--stack crm-automation-dev --name 'Acme Ltd' --id acme --sender-domain acme.com"
     make tenant ARGS="--endpoint http://127.0.0.1:PORT --name 'Acme Ltd' --id acme"  # the local runtime
     make tenant ARGS="--stack crm-automation-dev --attach-usage-plan --id acme"   # existing tenant
+    make tenant ARGS="--stack crm-automation-dev --id acme --sender-address ceo@acme.org"
+    make tenant ARGS="--stack crm-automation-dev --id acme --withdraw-sender-domain acme.com"
 
-Standard output is one JSON document (tenant id, key, key id, scope, mailbox, usage key id);
-advice goes to standard error. With --stack the table names and the usage plan come from the
+SES's verified identities belong to the whole AWS account: without a grant, a tenant could send
+mail as another tenant's domain. A tenant sends only from a granted address, or from any address at
+exactly a granted domain (verify the domain in SES too); withdrawing a grant stops its mail at once.
+
+Standard output is one JSON document (tenant id, key, key id, scope, mailbox, usage key id, sender
+identities; for a grant or withdrawal, the tenant id and its sender identities); advice goes to
+standard error. With --stack the table names and the usage plan come from the
 stack's outputs (your AWS credentials and region): the tenant gets an API Gateway API key in the
 plan (its usage key, by which API Gateway throttles it), or nothing is created. With --endpoint
 (the runtime's moto endpoint, in .local/demo.json) the names come from the template, and no usage
@@ -20,10 +28,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:  # the application's code is imported once its table names are set (main)
+    from crm.domain.senders import SenderIdentities
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = {
@@ -47,13 +58,37 @@ def _arguments(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
         action="store_true",
         help="give the existing tenant --id its usage key in the stack's usage plan (needs --stack)",
     )
+    for kind, example in (("domain", "acme.com"), ("address", "sales@acme.com")):
+        parser.add_argument(
+            f"--sender-{kind}",
+            action="append",
+            default=[],
+            metavar=kind.upper(),
+            help=f"grant the tenant a sender {kind} (like {example}); repeatable",
+        )
+        parser.add_argument(
+            f"--withdraw-sender-{kind}",
+            action="append",
+            default=[],
+            metavar=kind.upper(),
+            help=f"withdraw a sender {kind} from the existing tenant --id; repeatable",
+        )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--stack", help="name of a deployed CloudFormation stack")
     where.add_argument("--endpoint", help="AWS endpoint of the local runtime (its moto server)")
     args = parser.parse_args(argv)
+    withdrawn = args.withdraw_sender_domain or args.withdraw_sender_address
+    granted = args.sender_domain or args.sender_address
+    args.senders_only = bool(not args.name and not args.attach_usage_plan and (granted or withdrawn))
     if args.attach_usage_plan and not (args.id and args.stack):
         parser.error("--attach-usage-plan needs --id and --stack")
-    if not args.attach_usage_plan and not args.name:
+    if args.attach_usage_plan and (granted or withdrawn):
+        parser.error("--attach-usage-plan takes no sender domain or address: run the grant on its own")
+    if args.senders_only and not args.id:
+        parser.error("granting or withdrawing sender identities needs the tenant's --id")
+    if withdrawn and not args.senders_only:
+        parser.error("--withdraw-sender-* is for an existing tenant: give --id without --name")
+    if not args.attach_usage_plan and not args.senders_only and not args.name:
         parser.error("--name is required to create a tenant")
     return parser, args
 
@@ -91,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     plan_id = api_url = None
     if args.stack:
         environment, plan_id, api_url = _stack_settings(args.stack)
-        if plan_id is None:
+        if plan_id is None and not args.senders_only:
             parser.error(
                 f"stack {args.stack} has no {USAGE_PLAN_OUTPUT} output: deploy the current template first"
             )
@@ -106,17 +141,27 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT / "layers" / "shared"))
     from crm.adapters.usage_plans import ApiGatewayUsagePlan
     from crm.domain.errors import CrmError
+    from crm.domain.senders import SenderIdentities
     from crm.service import tenants
     from crm.service.mail import mailbox_address
 
     usage_plan = ApiGatewayUsagePlan(boto3.client("apigateway"), plan_id) if plan_id else None
     result: dict[str, Any]
     try:
+        granted = SenderIdentities.granted(args.sender_domain, args.sender_address)
+        withdrawn = SenderIdentities.granted(args.withdraw_sender_domain, args.withdraw_sender_address)
         if args.attach_usage_plan:
             usage_key = tenants.attach_usage_plan(args.id, usage_plan)
             result = {"tenant_id": args.id, "usage_key_id": usage_key.id}
+        elif args.senders_only:
+            if granted:
+                tenants.grant_sender_identities(args.id, granted)
+            if withdrawn:
+                tenants.withdraw_sender_identities(args.id, withdrawn)
+            identities = tenants.sender_identities(args.id)
+            result = {"tenant_id": args.id, "sender_identities": identities.values()}
         else:
-            issued = tenants.create_tenant(args.name, args.id, usage_plan)
+            issued = tenants.create_tenant(args.name, args.id, usage_plan, granted)
             result = {
                 "tenant_id": issued.tenant_id,
                 "name": args.name,
@@ -126,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 "operator": True,
                 "mailbox": mailbox_address(issued.tenant_id, os.environ.get("INBOUND_DOMAIN", "")),
                 "usage_key_id": tenants.usage_key_id(issued.tenant_id),
+                "sender_identities": granted.values(),
             }
     except CrmError as error:
         print(f"create_tenant: {error}", file=sys.stderr)
@@ -138,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.attach_usage_plan:
         _advise(f"Tenant {args.id}'s requests now count against usage plan {plan_id}.")
         return 0
+    if args.senders_only:
+        _advise_senders(args.id, identities, withdrawn)
+        return 0
     _advise(
         "Store the api_key now: only its hash is kept. It is the tenant's operator key (scope admin):",
         "no other key of the tenant can revoke it.",
@@ -145,7 +194,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     if usage_plan is None:
         _advise("No usage key: the local runtime does not emulate API Gateway usage plans.")
+    _advise_senders(issued.tenant_id, granted, withdrawn)
     return 0
+
+
+def _advise_senders(tenant_id: str, identities: SenderIdentities, withdrawn: SenderIdentities) -> None:
+    """What the tenant may send mail from now, and what is left to do."""
+    if withdrawn:
+        _advise(f"Withdrawn: mail from {withdrawn.described()} is refused from now on (409).")
+    if not identities:
+        _advise(
+            f"Tenant {tenant_id} may send no mail yet: grant it a domain (--id {tenant_id} --sender-domain)."
+        )
+        return
+    _advise(
+        f"Tenant {tenant_id} may send mail from {identities.described()}: it chooses its sender with",
+        "PUT /mailbox/sender; verify each domain or address in SES too (aws ses verify-domain-identity).",
+    )
 
 
 if __name__ == "__main__":

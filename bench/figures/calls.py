@@ -5,7 +5,11 @@ measured one finds what a warm container has: the pipeline configuration cached,
 connections made. The budgets are the floors of issue 8 (Performance II): a stage move or an update
 reads the item and writes one transaction; a create writes one transaction after at most one read;
 a contact look-up is one read of the contact index; inbound mail reads its message from S3 and
-records it with at most two DynamoDB calls, the same again on a redelivery.
+records it with at most three DynamoDB calls, at most three again on a redelivery. Issue 8 set two
+for inbound mail before a message fired triggers; since issue 9 a delivery is the *incoming email*
+trigger event by contact, whose floor is three (the contact index's Query, one read of the items or
+of the event's earlier answers, one transaction), and the message is written in the event's own
+transactions, so recording it costs nothing beyond that floor.
 """
 
 from __future__ import annotations
@@ -226,9 +230,12 @@ def _mail(run: Run, delivery: str, service: str) -> Measured:
     return Measured(len(calls.of(function="inbound_mail", service=service)), _detail(calls))
 
 
-@figure("calls.inbound_mail.first.dynamodb", unit="calls", budget=2)
+@figure("calls.inbound_mail.first.dynamodb", unit="calls", budget=3)
 def inbound_mail_dynamodb(run: Run) -> Measured:
-    """DynamoDB calls of the inbound-mail function for a message from the contact of two items."""
+    """DynamoDB calls of the inbound-mail function for a message from the contact of two items
+    (whose pipeline has no incoming_email trigger): the floor of a trigger event by contact, the
+    contact index's Query, the read of the event's earlier answers, and one transaction of the
+    tenant's journal entry with the message on both items (issue 8's 2 predates mail as a trigger)."""
     return _mail(run, "first", "DynamoDB")
 
 
@@ -238,9 +245,11 @@ def inbound_mail_s3(run: Run) -> Measured:
     return _mail(run, "first", "S3")
 
 
-@figure("calls.inbound_mail.redelivery.dynamodb", unit="calls", budget=2)
+@figure("calls.inbound_mail.redelivery.dynamodb", unit="calls", budget=3)
 def inbound_mail_redelivery_dynamodb(run: Run) -> Measured:
-    """DynamoDB calls of the inbound-mail function when the same message is delivered again."""
+    """DynamoDB calls of the inbound-mail function when the same message is delivered again: the
+    contact index's Query, the event's earlier answer, and the message's entries refused at their
+    markers in one transaction (an item that got the sender's address since still gets it)."""
     return _mail(run, "redelivery", "DynamoDB")
 
 

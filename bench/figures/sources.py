@@ -22,41 +22,11 @@ from urllib.parse import urlsplit
 from bench.figures.calls import _detail, acme
 from bench.hooks import LOG, Calls
 from bench.registry import Measured, Run, figure
-from bench.world import REGION, SALES_ID, Tenant, world
+from bench.world import REGION, SALES_ID, Tenant, proxy, world
 from tests import conftest
 
 ORIGIN = "https://shop.acme.test"
 SENDER = "sales@acme.test"
-
-
-def proxy(
-    sample: str, method: str, url: str, body: str | None = None, **headers: str | None
-) -> dict[str, Any]:
-    """The proxy event API Gateway would hand the function for ``url`` (path and query), shaped as
-    the function's sample event ``sample`` (its resource's path parameters filled in; a header
-    given as None is left out)."""
-    event = copy.deepcopy(conftest.load_event(sample))
-    parts = urlsplit(url)
-    resource = event["resource"]
-    pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource)) + "$"
-    found = re.match(pattern, parts.path)
-    if found is None:
-        raise ValueError(f"{url} is not a path of {resource}")
-    query = dict(pair.split("=", 1) for pair in parts.query.split("&")) if parts.query else None
-    all_headers = {k: v for k, v in {**event["headers"], **headers}.items() if v is not None}
-    event.update(
-        httpMethod=method,
-        path=parts.path,
-        pathParameters=found.groupdict(),
-        headers=all_headers,
-        multiValueHeaders={k: [v] for k, v in all_headers.items()},
-        queryStringParameters=query,
-        multiValueQueryStringParameters=None if query is None else {k: [v] for k, v in query.items()},
-        body=body,
-        isBase64Encoded=False,
-    )
-    event["requestContext"].update(httpMethod=method, path=f"/dev{parts.path}", requestId=str(uuid.uuid4()))
-    return event
 
 
 @dataclass(frozen=True)
@@ -167,6 +137,8 @@ def _form(run: Run) -> str:
 
 
 def _submit(run: Run, email: str, measure: bool) -> Source | None:
+    """A JSON submission from ``email``; the measured one's work is read through the CRM (the sender
+    is answered the submission's id only): the contact's deal moved by the form's trigger."""
     form_id = run.shared(_form)
     body = json.dumps({"name": "Jane", "email": email})
     event = proxy(
@@ -176,10 +148,18 @@ def _submit(run: Run, email: str, measure: bool) -> Source | None:
         body,
         **{"Content-Type": "application/json", "Accept": "application/json", "Origin": None},
     )
-    if measure:
-        return _measure(run, "ingest_webform", event)
-    run.shared(world).handler("ingest_webform").lambda_handler(event, conftest.lambda_context())
-    return None
+    if not measure:
+        run.shared(world).handler("ingest_webform").lambda_handler(event, conftest.lambda_context())
+        return None
+    source = _measure(run, "ingest_webform", event)
+    submission_id = json.loads(source.answer["body"])["submission_id"]
+    tenant = run.shared(acme)
+    (deal,) = tenant.ok("GET", f"/items?email={email}")
+    stage = tenant.ok("GET", f"/items/deal/{deal['id']}")["stage_id"]
+    entries = tenant.ok("GET", f"/items/deal/{deal['id']}/journal")["entries"]
+    if stage != "PREPARATION" or [e["event"]["event_id"] for e in entries] != [submission_id]:
+        raise RuntimeError(f"the submission {submission_id} did not move the deal of {email}: {entries}")
+    return source
 
 
 def webform_known(run: Run) -> Source:
@@ -202,19 +182,28 @@ def webform_new(run: Run) -> Source:
 
 
 def site_visit(run: Run) -> Source:
-    """A known contact's visit to a page a *visit* trigger watches."""
+    """A known contact's visit to a page a *visit* trigger watches, vouched for by the contact token
+    the site's backend signed."""
+    from crm.domain import clock
+    from tests.unit.test_site_visits import contact_token
+
     tenant = run.shared(acme)
     _trigger(tenant, "visit", {"url": f"{ORIGIN}/pricing", "url_match": "prefix"})
-    key = tenant.ok("POST", "/automation/sites", {"name": "Shop", "origins": [ORIGIN]})["key"]
+    site = tenant.ok("POST", "/automation/sites", {"name": "Shop", "origins": [ORIGIN]})
+    expires = int(clock.now().timestamp()) + 3600
     events = []
     for n, email in enumerate(("visit-warm@client.test", "visit-known@client.test")):
         _deal_of(tenant, email)
-        body = json.dumps({"url": f"{ORIGIN}/pricing", "visitor_id": f"v{n}", "email": email})
-        events.append(
-            proxy("ingest_hooks/site_visit_beacon.json", "POST", f"/site/{key}/events", body, Origin=ORIGIN)
-        )
+        token = contact_token(site["secret"], {"email": email, "visitor_id": f"v{n}", "exp": expires})
+        body = json.dumps({"url": f"{ORIGIN}/pricing", "visitor_id": f"v{n}", "contact_token": token})
+        path = f"/site/{site['key']}/events"
+        events.append(proxy("ingest_hooks/site_visit_beacon.json", "POST", path, body, Origin=ORIGIN))
     run.shared(world).handler("ingest_hooks").lambda_handler(events[0], conftest.lambda_context())
-    return _measure(run, "ingest_hooks", events[1])
+    measured = _measure(run, "ingest_hooks", events[1])
+    # A token the CRM refused would make an anonymous visit, which costs 1 call: not what is measured
+    if measured.answer["headers"].get("Crm-Contact-Token") != "verified":
+        raise RuntimeError(f"the site visit's contact token was not verified: {measured.answer['headers']}")
+    return measured
 
 
 def booking(run: Run) -> Calls:

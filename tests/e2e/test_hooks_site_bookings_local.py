@@ -1,12 +1,16 @@
 """Webhook triggers, site visits and bookings through the local runtime over HTTP, as the calling
 systems send them: the demo's accounting hook (a GET of its secret URL, as curl sends it), a page's
-beacon (text/plain JSON with its Origin), a booking system's POST /bookings. Each moves its deal,
-names the trigger and the employee on the timeline, journals why; a repeat, a bad secret or origin,
-and malformed input change nothing."""
+beacon (text/plain JSON with its Origin and the contact token the shop's backend signed), a booking
+system's POST /bookings. Each moves its deal, names the trigger and the employee on the timeline,
+journals why; a repeat, a bad secret, signature or origin, and malformed input change nothing."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+from datetime import datetime
 
 import pytest
 
@@ -77,11 +81,24 @@ def test_the_demo_hook_moves_the_paid_deal_once(local: Local) -> None:
     assert deal_state(local, deal)[2] == journal
 
 
-def test_a_site_visit_and_a_return_move_the_visitors_deal(local: Local) -> None:
-    # Given a site, a visit trigger on "Preparing documents" for the pricing pages and a return trigger
-    # on "Awaiting payment"
+def contact_token(secret: str, visitor_id: str, email: str, expires: int) -> str:
+    """What the site's backend computes for a signed-in visitor, as the create answer documents it."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    payload = b64(json.dumps({"email": email, "visitor_id": visitor_id, "exp": expires}).encode())
+    return payload + "." + b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
+
+
+def test_a_site_visit_vouched_for_by_the_sites_backend_and_a_return_move_the_visitors_deal(
+    local: Local,
+) -> None:
+    # Given a site (its signing secret shown once), a visit trigger on "Preparing documents" for the
+    # pricing pages, a return trigger on "Awaiting payment", and the deals of two clients
     site = local.call("POST", "/automation/sites", {"name": "Shop", "origins": [SHOP]})
     assert site.status == 201, site.body
+    secret = site.body["secret"]
     saw_prices = rule(
         local,
         {
@@ -93,31 +110,66 @@ def test_a_site_visit_and_a_return_move_the_visitors_deal(local: Local) -> None:
     )
     came_back = rule(local, {"type_code": "returned_to_site", "stage_id": "payment", "name": "Came back"})
     deal = new_deal(local, emails=["e2e.visitor@client.example"])
+    victim = new_deal(local, emails=["e2e.victim@client.example"])
+    now = datetime.fromisoformat(local.call("GET", "/_local/clock", key=None).body["now"])
+    in_an_hour = int(now.timestamp()) + 3600
 
     def beacon(visit: dict, origin: str = SHOP):
         headers = {"Content-Type": "text/plain;charset=UTF-8", "Origin": origin}
         return http("POST", site.body["events_url"], json.dumps(visit).encode(), headers)
 
-    # When the client, signed in, opens the pricing page
-    visit = {"url": f"{SHOP}/pricing", "visitor_id": "e2e-visitor-1", "email": "e2e.visitor@client.example"}
+    # When the client, signed in, opens the pricing page: the shop's backend signed the page's token
+    token = contact_token(secret, "e2e-visitor-1", "e2e.visitor@client.example", in_an_hour)
+    visit = {
+        "url": f"{SHOP}/pricing",
+        "visitor_id": "e2e-visitor-1",
+        "contact_token": token,
+        "event_id": "pv-1",
+    }
     seen = beacon(visit)
+    resent = beacon(visit)
+
+    # Then the deal moved once, by that trigger, as its responsible; the answer tells the page nothing
     assert (seen.status, seen.headers["Access-Control-Allow-Origin"]) == (204, SHOP)
-    assert deal_state(local, deal)[0] == "documents"
-    # And bad origins and visits change nothing
+    assert seen.headers["Crm-Contact-Token"] == "verified" and resent.status == 204
+    stage, moves, journal = deal_state(local, deal)
+    assert stage == "documents"
+    assert [(m["by"], m["data"]["trigger"]["name"]) for m in moves] == [
+        (local.demo["employees"]["rep_ivan"], "Saw the prices")
+    ]
+    (entry,) = journal
+    assert [(v["rule_id"], v["verdict"]) for v in entry["verdicts"]] == [(saw_prices, "moved")]
+
+    # And anyone else naming a client, without the shop's signature, moves and links nothing
+    attack = {"url": f"{SHOP}/pricing", "visitor_id": "e2e-attacker"}
+    forged = contact_token(
+        "crmsitesecret_" + "A" * 43, "e2e-attacker", "e2e.victim@client.example", in_an_hour
+    )
+    assert beacon({**attack, "email": "e2e.victim@client.example"}).status == 400
+    refused = beacon({**attack, "contact_token": forged})
+    assert (refused.status, refused.headers["Crm-Contact-Token"]) == (204, "refused")
+    borrowed = beacon({**attack, "contact_token": token})  # the client's token, another visitor id
+    assert (borrowed.status, borrowed.headers["Crm-Contact-Token"]) == (204, "refused")
+    # And bad origins and malformed visits change nothing
     assert beacon(visit, origin="https://evil.example").status == 403
     assert beacon({**visit, "url": "https://evil.example/pricing"}).status == 400
-    assert len(deal_state(local, deal)[2]) == 1
+    assert beacon({**visit, "contact_token": 42}).status == 400
+    assert deal_state(local, victim) == ("new", [], [])
+    assert deal_state(local, deal)[2] == journal
 
-    # When the same browser comes back an hour later (the page no longer names the contact)
+    # When the same browser comes back an hour later (the page no longer carries a token), and so does
+    # the attacker's
     assert local.call("POST", "/_local/clock", {"advance": "PT1H"}, key=None).status == 200
     assert beacon({"url": f"{SHOP}/", "visitor_id": "e2e-visitor-1"}).status == 204
+    assert beacon({"url": f"{SHOP}/", "visitor_id": "e2e-attacker"}).status == 204
 
-    # Then the client has returned: "Awaiting payment"
+    # Then the client has returned: "Awaiting payment"; the attacker's visitor is still no one
     stage, moves, journal = deal_state(local, deal)
     assert stage == "payment"
     assert [m["data"]["trigger"]["id"] for m in moves] == [came_back, saw_prices]
     verdicts = {(v["rule_id"], v["verdict"]) for entry in journal for v in entry["verdicts"]}
     assert {(saw_prices, "moved"), (came_back, "moved"), (saw_prices, "params_mismatch")} <= verdicts
+    assert deal_state(local, victim) == ("new", [], [])
 
 
 def test_a_booking_moves_the_deal_once(local: Local) -> None:
@@ -151,7 +203,12 @@ def test_a_booking_moves_the_deal_once(local: Local) -> None:
         (local.demo["employees"]["manager"], showroom)
     ]
     (entry,) = journal
-    assert [(v["rule_id"], v["verdict"]) for v in entry["verdicts"]] == [(showroom, "moved")]
+    # The demo's own booking trigger (the delivery van, on a later stage) was weighed too
+    triggers = local.call("GET", "/automation/deal/sales").body["triggers"]
+    (van,) = [t["id"] for t in triggers if t["name"] == "Delivery slot booked"]
+    assert sorted((v["rule_id"], v["verdict"]) for v in entry["verdicts"]) == sorted(
+        [(showroom, "moved"), (van, "params_mismatch")]
+    )
     unknown = local.call(
         "POST", "/bookings", {**booking, "booking_id": "e2e-2", "item": {"type": "deal", "id": "999999"}}
     )

@@ -92,6 +92,7 @@ def test_stdout_is_one_json_document_and_advice_goes_to_stderr(local: Local, ope
         "operator",
         "mailbox",
         "usage_key_id",
+        "sender_identities",
     }
     assert (created["tenant_id"], created["name"], created["scope"], created["operator"]) == (
         "initech",
@@ -103,6 +104,7 @@ def test_stdout_is_one_json_document_and_advice_goes_to_stderr(local: Local, ope
     assert created["mailbox"].startswith("initech+") and created["mailbox"].endswith("@inbound.example.com")
     # The local runtime does not emulate usage plans: no usage key, and the operator is told so.
     assert created["usage_key_id"] is None
+    assert created["sender_identities"] == [] and "may send no mail yet" in done.stderr
     assert (
         "Store the api_key now" in done.stderr and "does not emulate API Gateway usage plans" in done.stderr
     )
@@ -158,3 +160,43 @@ def test_a_stack_without_a_usage_plan_creates_nothing(local: Local, operator_com
         "--name", "Vandelay", "--id", "vandelay", "--endpoint", local.demo["moto_endpoint"]
     )
     assert retry.returncode == 0, retry.stderr
+
+
+def test_the_operator_grants_a_tenant_its_sender_identities_and_withdraws_them(
+    local: Local, operator_command: Run
+) -> None:
+    endpoint = local.demo["moto_endpoint"]
+    done = operator_command(
+        "--name", "Stark", "--id", "stark", "--sender-domain", "Stark.test", "--endpoint", endpoint
+    )
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout)
+    assert created["sender_identities"] == ["stark.test"]
+    assert "may send mail from any address at stark.test" in done.stderr
+    key = created["api_key"]
+    assert local.call("PUT", "/mailbox/sender", {"address": "sales@stark.test"}, key=key).status == 200
+    # The demo tenant's domain is verified in SES for the whole account, but it is not Stark's.
+    taken = local.call("PUT", "/mailbox/sender", {"address": "sales@demo.example"}, key=key)
+    assert taken.status == 422 and "not granted to this tenant" in taken.body["message"]
+
+    more = operator_command("--id", "stark", "--sender-address", "tony@avengers.test", "--endpoint", endpoint)
+    assert more.returncode == 0, more.stderr
+    assert json.loads(more.stdout) == {
+        "tenant_id": "stark",
+        "sender_identities": ["stark.test", "tony@avengers.test"],
+    }
+    withdrawn = operator_command(
+        "--id", "stark", "--withdraw-sender-domain", "stark.test", "--endpoint", endpoint
+    )
+    assert json.loads(withdrawn.stdout)["sender_identities"] == ["tony@avengers.test"]
+    assert "refused from now on" in withdrawn.stderr
+    assert local.call("GET", "/mailbox/sender", key=key).body["granted"] is False
+
+    # A grant that is no domain creates nothing; a grant for no tenant changes nothing.
+    bad = operator_command(
+        "--name", "Wayne", "--id", "wayne", "--sender-domain", "not a domain", "--endpoint", endpoint
+    )
+    assert bad.returncode == 1 and "is not a domain name" in bad.stderr and bad.stdout == ""
+    assert operator_command("--name", "Wayne", "--id", "wayne", "--endpoint", endpoint).returncode == 0
+    unknown = operator_command("--id", "nobody", "--sender-domain", "x.test", "--endpoint", endpoint)
+    assert unknown.returncode == 1 and "tenant 'nobody' does not exist" in unknown.stderr

@@ -142,6 +142,40 @@ def test_an_unknown_contact_gets_the_new_item_its_source_creates_once_and_the_tr
     assert tenant_journal() == []
 
 
+def test_a_returning_contact_whose_items_are_all_closed_gets_a_new_item_once(crm):
+    from crm.service import items
+    from crm.service.triggers import NewItem, apply_trigger_event
+
+    # Given a customer whose only deal was won long ago
+    old = items.create_item("acme", "deal", {"title": "Old order", "emails": ["back@client.test"]})
+    items.manual_move("acme", "deal", old.id, "won", None, False)
+    back = Contact("email", "back@client.test")
+    new_deal = NewItem(
+        "deal", {"title": "Repeat order", "pipeline_id": "sales", "emails": ["back@client.test"]}
+    )
+    # When the source's event comes, twice
+    (first,) = apply_trigger_event(event(contact=back), new_item=new_deal)
+    (again,) = apply_trigger_event(event(contact=back), new_item=new_deal)
+    # Then a new deal was created once, and the trigger moved it
+    assert first.created and first.moved and again == first
+    assert sorted(s.id for s in items.find_by_contact("acme", "back@client.test", None)) == sorted(
+        [old.id, first.item.id]
+    )
+    assert stage(first.item) == "offer_viewed" and stage(old) == "won"
+
+
+def test_a_contact_with_an_open_item_gets_no_new_one(crm):
+    from crm.service import items
+    from crm.service.triggers import NewItem, apply_trigger_event
+
+    new_deal = NewItem(
+        "deal", {"title": "Duplicate", "pipeline_id": "sales", "emails": ["buyer@client.test"]}
+    )
+    applied = apply_trigger_event(event(contact=BUYER), new_item=new_deal)
+    assert [a.item.id for a in applied] == [crm["open"].id] and not applied[0].created
+    assert len(items.find_by_contact("acme", "buyer@client.test", None)) == 3
+
+
 def test_an_unknown_contact_whose_new_item_is_refused_is_journaled_and_nothing_is_created(crm):
     from crm.service import items
     from crm.service.triggers import NewItem, apply_trigger_event

@@ -21,9 +21,11 @@ BUDGETS = {
     "calls.item_create_keyed.api.dynamodb": 2,
     "calls.item_update.api.dynamodb": 2,
     "calls.contact_lookup.api.dynamodb": 1,
-    "calls.inbound_mail.first.dynamodb": 2,
+    # Issue 8's 2 predates mail firing triggers: a delivery is now an event by contact, whose floor
+    # (issue 9) is 3 with the message written in the event's transactions (bench/figures/calls.py).
+    "calls.inbound_mail.first.dynamodb": 3,
     "calls.inbound_mail.first.s3": 1,
-    "calls.inbound_mail.redelivery.dynamodb": 2,
+    "calls.inbound_mail.redelivery.dynamodb": 3,
     "calls.inbound_mail.redelivery.s3": 1,
     "calls.fanout.put_events_per_10_events": 1,
     "rules.scale.1k": 1.2,

@@ -1,5 +1,6 @@
 """Forms as tenant configuration through the management API: create, list, read, replace, delete (not
-while triggers name the form), the embeddable snippet, and what was sent through a form."""
+while triggers name the form), the public URL (built as every public URL of the API is), the
+embeddable snippet, and what was sent through a form."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 
 import pytest
 
+from tests.gateway import proxy_event
 from tests.integration.test_management_api import api as api
 from tests.integration.test_management_api import call
 from tests.integration.test_webforms import FIELDS, send
@@ -68,12 +70,49 @@ def test_another_tenant_sees_none_of_the_forms(leads):
         ({"rate_limit": 10_000}, 422),
         ({"kind": "survey"}, 422),
         ({"fields": []}, 422),
+        ({"thank_you_url": "https://www.acme.example/thanks\r\nSet-Cookie: session=x"}, 422),
+        ({"thank_you_url": "https://www.acme.example/thanks\n"}, 422),
     ],
 )
 def test_a_form_that_could_not_work_is_refused_and_nothing_stored(leads, changes, status):
     answer = call(leads, "POST", "/automation/forms", settings(**changes))
     assert answer.status == status, answer.body
     assert call(leads, "GET", "/automation/forms").body == []
+
+
+def test_a_thank_you_url_is_kept_as_checked_and_one_that_could_break_a_header_changes_nothing(leads):
+    form = call(
+        leads, "POST", "/automation/forms", settings(thank_you_url="HTTPS://WWW.Acme.example/danke")
+    ).body
+    assert form["thank_you_url"] == "https://www.acme.example/danke"
+    crlf = settings(thank_you_url="https://www.acme.example/thanks\r\nLocation: https://evil.example")
+    refused = call(leads, "PUT", f"/automation/forms/{form['id']}", crlf)
+    assert refused.status == 422 and "line breaks" in refused.body["message"]
+    assert call(leads, "GET", f"/automation/forms/{form['id']}").body == form
+
+
+def test_the_forms_url_has_the_base_every_public_url_of_the_api_has(leads):
+    """The domain API Gateway reports and the stage in front of the route, https unless API Gateway
+    says otherwise: the same for a form's page as for a hook's URL."""
+    form = call(leads, "POST", "/automation/forms", settings()).body
+    hook = call(leads, "POST", "/automation/hooks", {"name": "ERP"}).body
+    base = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/dev"
+    assert form["url"] == f"{base}/forms/{form['id']}" and hook["url"].startswith(f"{base}/hooks/")
+    # On a custom domain: the domain the caller used, no stage in the path
+    custom = {
+        "Authorization": f"Bearer {leads.key}",
+        "Host": "crm.acme.example",
+        "X-Forwarded-Proto": "https",
+    }
+    event = proxy_event("GET", f"/automation/forms/{form['id']}/snippet", None, custom)
+    event["requestContext"].update(domainName="crm.acme.example", path=event["path"])
+    snippet = leads.answer(leads.send(event)).body
+    assert snippet["url"] == f"https://crm.acme.example/forms/{form['id']}"
+    # The local runtime serves plain HTTP and says so, as API Gateway says https
+    here = {**custom, "Host": "127.0.0.1:3000", "X-Forwarded-Proto": "http"}
+    local = proxy_event("GET", f"/automation/forms/{form['id']}", None, here)
+    local["requestContext"].update(domainName="127.0.0.1:3000", path=local["path"])
+    assert leads.answer(leads.send(local)).body["url"] == f"http://127.0.0.1:3000/forms/{form['id']}"
 
 
 def test_a_required_custom_field_of_the_type_needs_a_required_form_field(leads):

@@ -175,25 +175,54 @@ def test_a_closed_deal_does_not_move_and_the_mail_is_journaled_for_the_tenant(cr
     assert entry["outcome"] == "no_item" and "in a pipeline with incoming_email triggers" in entry["note"]
 
 
-def test_a_failed_trigger_write_raises_and_the_retry_moves_the_deal_once(crm, dynamodb):
-    # Given DynamoDB taking the mail's write, then refusing the trigger event's
-    dynamodb.fail["TransactWriteItems"] = [None, refused("ProvisionedThroughputExceededException", "x")]
+def test_a_failed_write_raises_and_the_retry_moves_the_deal_once_with_the_mail(crm, dynamodb):
+    # Given DynamoDB refusing the delivery's write (the deal's move with the message on both items)
+    dynamodb.fail["TransactWriteItems"] = [refused("ProvisionedThroughputExceededException", "x")]
     with pytest.raises(Throttled):
         deliver([crm["address"]])
     assert stage(crm["deal"]) == "new" and journal_of(crm["deal"]) == []
+    assert timeline(crm, crm["deal"], "email_received") == timeline(crm, crm["lead"], "email_received") == []
     # Then Lambda's retry is not taken for a redelivery: the deal moves, and the mail is there once
-    assert deliver([crm["address"]]) == outcome(recorded=0, moved=1)
+    assert deliver([crm["address"]]) == outcome(recorded=2, moved=1)
     assert stage(crm["deal"]) == "wrote"
     assert len(timeline(crm, crm["deal"], "email_received")) == 1
+    assert len(timeline(crm, crm["lead"], "email_received")) == 1
 
 
-def test_a_known_sender_costs_three_calls_beyond_recording_the_mail(crm, dynamodb):
+def test_a_retry_after_a_partial_failure_writes_only_what_is_missing(crm, second_deal, dynamodb):
+    # Given the first deal's write taken (with the message on all three items), the second's refused
+    dynamodb.fail["TransactWriteItems"] = [None, refused("ProvisionedThroughputExceededException", "x")]
+    with pytest.raises(Throttled):
+        deliver([crm["address"]])
+    assert stage(crm["deal"]) == "wrote" and stage(second_deal) == "new"
+    # When Lambda retries the delivery
+    dynamodb.calls.clear()
+    assert deliver([crm["address"]]) == outcome(recorded=0, moved=2)
+    # Then the first deal's answer is read once and the second deal moves; nothing is there twice
+    assert operations(dynamodb) == [
+        "Query",
+        "BatchGetItem",
+        "TransactWriteItems",
+        "Query",
+        "TransactWriteItems",
+    ]
+    assert stage(crm["deal"]) == stage(second_deal) == "wrote"
+    assert len(journal_of(crm["deal"])) == len(journal_of(second_deal)) == 1
+    for item in (crm["deal"], second_deal, crm["lead"]):
+        assert len(timeline(crm, item, "email_received")) == 1
+
+
+def test_a_known_sender_costs_the_floor_of_an_event_by_contact(crm, dynamodb):
     dynamodb.calls.clear()
     deliver([crm["address"]])
-    recording = ["Query", "TransactWriteItems"]
-    # The trigger event: the contact index, the sender's items in pipelines with incoming_email
-    # triggers, and the deal's transaction (move, timeline, journal, once-record)
-    assert operations(dynamodb) == [*recording, "Query", "BatchGetItem", "TransactWriteItems"]
+    # The contact index (shared by the mail and its event), the sender's items in pipelines with
+    # incoming_email triggers, and the deal's transaction: move, timeline, journal, once-record, and
+    # the message on the deal and on the lead with their markers
+    assert operations(dynamodb) == ["Query", "BatchGetItem", "TransactWriteItems"]
+    # A redelivery is refused at that write, and answers from the event's once-record
+    dynamodb.calls.clear()
+    assert deliver([crm["address"]]) == outcome(recorded=0, moved=1)
+    assert operations(dynamodb) == ["Query", "BatchGetItem", "TransactWriteItems", "Query"]
 
 
 # ---------------------------------------------------------------- a sender the CRM does not know
@@ -267,15 +296,13 @@ def test_an_unknown_sender_costs_the_settings_read_the_create_and_the_event(crm,
     dynamodb.calls.clear()
     deliver([crm["address"]], message(sender=STRANGER, message_id="<cost@newclient.test>"))
     assert operations(dynamodb) == [
-        "Query",  # the contact index: nobody (no entries to write)
+        "Query",  # the contact index (shared with the trigger event): nobody
         "GetItem",  # the mail source's settings
-        "Query",  # the trigger event's look-up of the contact
-        "GetItem",  # the employee the new lead is given to (create_item checks she is active)
         "UpdateItem",  # the new lead's id
-        "TransactWriteItems",  # the lead, its contact index record and its once-record
-        "TransactWriteItems",  # the event on the lead: journal and once-record
-        "GetItem",  # the new lead, to put the mail on it
-        "TransactWriteItems",  # the mail on its timeline with its marker
+        # the lead, its contact index record, its once-record, and the check that the employee it is
+        # given to is still as the container kept her (active)
+        "TransactWriteItems",
+        "TransactWriteItems",  # the event on the lead: journal, once-record, the mail and its marker
     ]
 
 
@@ -352,13 +379,13 @@ def test_a_reply_from_another_address_reaches_the_deal_and_creates_no_lead(crm):
     assert found("olga@client.test") == []
 
 
-def test_a_reply_costs_two_calls_beyond_recording_the_mail(crm, dynamodb):
+def test_a_reply_costs_the_senders_items_and_the_event_by_reference(crm, dynamodb):
     reply = message(In_Reply_To=sent_id(crm["deal"]))
     dynamodb.calls.clear()
     assert deliver([crm["address"]], reply) == outcome(recorded=2, moved=1)
-    # The mail on Ivan's items, then the event by reference: the deal, and its transaction
-    # (the tenant's signing key is kept by the warm container that verified the reply's id)
-    assert operations(dynamodb) == ["Query", "TransactWriteItems", "GetItem", "TransactWriteItems"]
+    # Ivan's items, then the event by reference: the deal, and its transaction with the mail on
+    # Ivan's items (the tenant's signing key is kept by the warm container that verified the reply's id)
+    assert operations(dynamodb) == ["Query", "GetItem", "TransactWriteItems"]
 
 
 def test_only_replies_leaves_a_new_thread_and_an_unsigned_reply_out(crm, second_deal):

@@ -41,10 +41,27 @@ SENDER = {"address": "sales@acme.test", "display_name": "Acme Sales"}
 TRACKING_HOST = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
 
 
+def grant(tenant_id: str, *domains: str, addresses: tuple[str, ...] = ()) -> None:
+    """The platform operator grants the tenant sender identities (the operator command's use-case)."""
+    from crm.domain.senders import SenderIdentities
+    from crm.service.tenants import grant_sender_identities
+
+    grant_sender_identities(tenant_id, SenderIdentities.granted(domains, addresses))
+
+
+def withdraw(tenant_id: str, *domains: str) -> None:
+    from crm.domain.senders import SenderIdentities
+    from crm.service.tenants import withdraw_sender_identities
+
+    withdraw_sender_identities(tenant_id, SenderIdentities.granted(domains))
+
+
 @pytest.fixture
 def crm(api):
-    """Acme with a verified sender, and triggers on its sales pipeline: email sent -> Offer sent,
-    email read -> Offer read, a click on an offer link -> Offer viewed."""
+    """Acme, granted its domain acme.test, with a verified sender, and triggers on its sales
+    pipeline: email sent -> Offer sent, email read -> Offer read, a click on an offer link -> Offer
+    viewed."""
+    grant("acme", "acme.test")
     boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER["address"])
     assert (
         call(api, "POST", "/employees", {"id": "anna", "name": "Anna", "email": "anna@acme.test"}).status
@@ -243,7 +260,8 @@ def test_a_tenant_without_a_sender_is_told_to_configure_one(api, crm):
 
 
 def test_a_sender_the_mail_service_has_not_verified_is_refused_and_the_key_stays_free(api, crm):
-    assert call(api, "PUT", "/mailbox/sender", {"address": "news@unverified.test"}).status == 200
+    # Granted (at acme.test), but SES verified sales@acme.test only.
+    assert call(api, "PUT", "/mailbox/sender", {"address": "news@acme.test"}).status == 200
     refused = send(api, crm)
     assert refused.status == 409 and "refused" in refused.body["message"]
     assert outbox() == [] and timeline(api, crm)[0]["kind"] == "created"
@@ -253,14 +271,73 @@ def test_a_sender_the_mail_service_has_not_verified_is_refused_and_the_key_stays
 
 
 def test_the_sender_is_read_back_and_checked(api):
+    grant("acme", "acme.test")
     assert call(api, "GET", "/mailbox/sender").status == 404
     assert call(api, "PUT", "/mailbox/sender", {"address": "Sales@Acme.test"}).body == {
         "address": "sales@acme.test",
         "display_name": None,
+        "granted": True,
+        "identities": ["acme.test"],
     }
     assert call(api, "PUT", "/mailbox/sender", {"address": "not an address"}).status == 422
     assert call(api, "PUT", "/mailbox/sender", {"address": "a@b.test", "display_name": "x\ny"}).status == 422
     assert call(api, "GET", "/mailbox/sender").body["address"] == "sales@acme.test"
+
+
+# ---------------------------------------------------------------- sender identities (tenant isolation)
+
+
+def test_a_tenant_cannot_send_as_another_tenants_domain(api, crm):
+    """SES verified sales@acme.test for the whole account; only Acme was granted acme.test."""
+    grant("globex", "globex.test")
+    refused = api.call("PUT", "/mailbox/sender", {"address": "sales@acme.test"}, api.other_key)
+    assert refused.status == 422, refused.body
+    assert "sales@acme.test is not granted to this tenant" in refused.body["message"]
+    assert "any address at globex.test" in refused.body["message"]
+    # Nothing was stored: Globex has no sender (its mail is refused, 409), Acme's is its own.
+    assert api.call("GET", "/mailbox/sender", key=api.other_key).status == 404
+    assert call(api, "GET", "/mailbox/sender").body["address"] == "sales@acme.test"
+
+
+def test_a_domain_grants_its_own_addresses_and_an_address_only_itself(api):
+    grant("acme", "acme.test", addresses=("CEO@Acme-Group.test",))
+
+    def put(address: str):
+        return call(api, "PUT", "/mailbox/sender", {"address": address})
+
+    assert put("news@acme.test").status == 200
+    assert put("ceo@acme-group.test").body["identities"] == ["acme.test", "ceo@acme-group.test"]
+    for outside in ("sales@acme-group.test", "sales@eu.acme.test", "sales@acme.test.evil.test", "s@test"):
+        assert put(outside).status == 422, outside
+    assert call(api, "GET", "/mailbox/sender").body["address"] == "ceo@acme-group.test"
+
+
+def test_a_tenant_without_grants_is_told_the_operator_grants_them(api):
+    refused = api.call("PUT", "/mailbox/sender", {"address": "sales@globex.test"}, api.other_key)
+    assert refused.status == 422 and "granted: none yet" in refused.body["message"]
+    grant("globex", "globex.test")
+    missing = api.call("GET", "/mailbox/sender", key=api.other_key)
+    assert missing.status == 404 and "any address at globex.test" in missing.body["message"]
+
+
+def test_a_grant_withdrawn_since_stops_the_mail_and_sends_nothing(api, crm):
+    withdraw("acme", "acme.test")
+
+    refused = send(api, crm)
+
+    assert refused.status == 409, refused.body
+    assert "sales@acme.test is no longer granted" in refused.body["message"]
+    assert outbox() == [] and stage(api, crm) == "new"
+    assert [e["kind"] for e in timeline(api, crm)] == ["created"]
+    assert call(api, "GET", "/mailbox/sender").body | {"address": "-"} == {
+        "address": "-",
+        "display_name": "Acme Sales",
+        "granted": False,
+        "identities": [],
+    }
+    # Granted again, the same Idempotency-Key sends: the refusal kept nothing.
+    grant("acme", "acme.test")
+    assert send(api, crm).status == 201 and len(outbox()) == 1
 
 
 # ---------------------------------------------------------------- opens
@@ -402,5 +479,8 @@ def test_an_open_costs_a_read_and_a_transaction_warm(api, crm, dynamodb):
     track(pixel)
     assert [operation for operation, _ in dynamodb.calls] == ["GetItem", "TransactWriteItems"]
     dynamodb.calls.clear()
-    track(offer)  # the stored address, then the item and the move
-    assert [operation for operation, _ in dynamodb.calls] == ["GetItem", "GetItem", "TransactWriteItems"]
+    track(offer)  # the stored address and the item in one read, then the move
+    assert [operation for operation, _ in dynamodb.calls] == ["BatchGetItem", "TransactWriteItems"]
+    dynamodb.calls.clear()
+    track(offer, user_agent="Mozilla/5.0 (compatible; Proofpoint URL Defense)")  # fires nothing
+    assert [operation for operation, _ in dynamodb.calls] == ["GetItem"]

@@ -9,6 +9,8 @@ from crm.domain import clock, tracking
 from crm.domain.trigger_events import ItemRef
 
 DEAL = ItemRef("deal", "25")
+# A key the CRM never made, numbered as the tenant's first key is.
+FORGER = tracking.SigningKey(1, b"\0" * 32, clock.now())
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def test_a_tampered_id_finds_nothing(sent):
     token = tracking.token_of_message_id(sent)
     payload, tag = token.split(".")
     other_item = tracking.Claims(tracking.Purpose.REPLY, "acme", ItemRef("deal", "26"), "AbCdEfGhIjKlMnOp")
-    forged_payload = tracking.sign(b"\0" * 32, other_item).split(".")[0]
+    forged_payload = tracking.sign(FORGER, other_item).split(".")[0]
     assert item_replied_to("acme", [f"<{forged_payload}.{tag}@mail.acme.test>"]) is None
     flipped = tag[:-2] + ("A" if tag[-2] != "A" else "B") + tag[-1]
     assert item_replied_to("acme", [f"<{payload}.{flipped}@mail.acme.test>"]) is None
@@ -57,7 +59,7 @@ def test_another_tenants_message_finds_nothing_for_this_tenant(sent):
 def test_a_tenant_that_never_sent_mail_has_no_key_and_finds_nothing(aws):
     from crm.service.outbound_mail import item_replied_to
 
-    forged = tracking.sign(b"\0" * 32, tracking.Claims(tracking.Purpose.REPLY, "acme", DEAL, "A" * 16))
+    forged = tracking.sign(FORGER, tracking.Claims(tracking.Purpose.REPLY, "acme", DEAL, "A" * 16))
     assert item_replied_to("acme", [f"<{forged}@x.test>"]) is None
 
 
@@ -68,5 +70,5 @@ def test_the_signing_key_is_made_once_and_kept_when_two_containers_race(aws):
 
     first = outbound_mail.reply_id("acme", DEAL, "AbCdEfGhIjKlMnOp", "x.test")
     warm.clear()  # another container, which has not seen the key
-    assert store.add_signing_key("acme", b"\1" * 32, clock.now()) == store.signing_key("acme")
+    assert store.add_signing_key("acme", b"\1" * 32, clock.now()) == store.key_ring("acme")
     assert outbound_mail.reply_id("acme", DEAL, "AbCdEfGhIjKlMnOp", "x.test") == first

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -71,7 +72,8 @@ def test_ingest_crm_changes_sample_event_moves_the_deal_whose_amount_went_above_
 def test_ingest_webform_sample_event_creates_the_lead_and_redirects_the_browser(aws):
     from crm.adapters import forms as stored
     from crm.domain.forms import Form
-    from crm.service import configuration, items
+    from crm.service import configuration, forms, items
+    from crm.service.triggers import item_journal
 
     configuration.create_pipeline("demo", {"item_type": "lead", "name": "Leads", "stages": [{"name": "New"}]})
     fields = [
@@ -88,9 +90,14 @@ def test_ingest_webform_sample_event_creates_the_lead_and_redirects_the_browser(
     assert answer["statusCode"] == 303 and answer["headers"]["Location"] == "f_demo_0123456789ab?submitted=1"
     (lead,) = items.find_by_contact("demo", "maria.ivanova@client.example", None)
     assert lead.title == "Maria Ivanova" and lead.pipeline_id == "leads"
+    # The submission is logged under the page's nonce, and its event reached the new lead
+    (sent,), _ = forms.submissions("demo", "f_demo_0123456789ab", 10, None)
+    assert sent["event_id"] == "f_demo_0123456789ab.n.0f8e7d6c5b4a39281706f5e4"
+    (entry,), _ = item_journal("demo", "lead", lead.id, 10, None)
+    assert entry["event"]["event_id"] == sent["event_id"] and entry["outcome"] == "no_trigger_of_type"
 
 
-def test_ingest_hooks_sample_events_move_the_deal_once_and_record_the_visit(aws):
+def test_ingest_hooks_sample_events_move_the_deal_once_and_record_the_visit(aws, monkeypatch):
     from crm.adapters import hooks as stored_hooks
     from crm.adapters import sites as stored_sites
     from crm.domain import clock
@@ -101,6 +108,9 @@ def test_ingest_hooks_sample_events_move_the_deal_once_and_record_the_visit(aws)
     from crm.service import configuration, items
     from crm.service.triggers import item_journal, tenant_journal
 
+    # The beacon's contact token was signed with this site secret, valid for an hour after the request
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    site_secret = "crmsitesecret_6IMflJw_DyZorKkZV0ETONZ1v9SeijqbnBmPaQlJpAY"
     stages = [{"name": "New"}, {"name": "Awaiting payment", "id": "payment"}]
     configuration.create_pipeline("demo", {"item_type": "deal", "name": "Sales", "stages": stages})
     paid = {"type_code": "webhook", "stage_id": "payment", "params": {"code": "payment_received"}}
@@ -109,7 +119,8 @@ def test_ingest_hooks_sample_events_move_the_deal_once_and_record_the_visit(aws)
     secret = load_event("ingest_hooks/hook_trigger_get.json")["pathParameters"]["secret"]
     credential = Credential.parse("crmhook", secret)
     stored_hooks.create(Hook("demo", credential.id, "ERP", clock.now(), credential.secret_hash))
-    stored_sites.create(Site("demo", "0a1b2c3d4e5f", "Shop", ("https://shop.demo.example",), clock.now()))
+    shop = ("https://shop.demo.example",)
+    stored_sites.create(Site("demo", "0a1b2c3d4e5f", "Shop", shop, clock.now(), site_secret))
     handler = load_handler("ingest_hooks")
 
     fired = handler.lambda_handler(load_event("ingest_hooks/hook_trigger_get.json"), lambda_context())
@@ -123,7 +134,7 @@ def test_ingest_hooks_sample_events_move_the_deal_once_and_record_the_visit(aws)
         "not_moved",
         "payment",
     )
-    assert visited["statusCode"] == 204, visited
+    assert visited["statusCode"] == 204 and visited["headers"]["Crm-Contact-Token"] == "verified", visited
     assert visited["headers"]["Access-Control-Allow-Origin"] == "https://shop.demo.example"
     assert items.get_item("demo", "deal", "1").stage_id == "payment"
     entries, _ = item_journal("demo", "deal", "1", 10, None)

@@ -72,6 +72,7 @@ def test_the_form_id_names_its_tenant():
         ({"rate_limit": True}, "whole number"),
         ({"allowed_origins": ["https://x.example/page"]}, "scheme://host"),
         ({"thank_you_url": "javascript:alert(1)"}, "http(s) address"),
+        ({"thank_you_url": "https://a.example/t\r\nSet-Cookie: session=x"}, "line breaks"),
         ({"kind": "callback", "fields": FIELDS[:1]}, "a callback form asks for a phone"),
         ({"kind": "survey"}, "kind"),
         ({"colour": "red"}, "has no ['colour']"),
@@ -89,6 +90,9 @@ def test_a_forms_json_form_reads_back_equal_and_origins_are_normal():
     assert made.allowed_origins == ("https://www.acme.example",)
     assert made.kind is FormKind.CALLBACK and made.trigger_type == "callback_form_filled"
     assert Form.from_dict(made.to_dict()) == made
+    assert form(thank_you_url="HTTPS://Bücher.example/danke schön".replace(" ", "%20")).thank_you_url == (
+        "https://xn--bcher-kva.example/danke%20sch%C3%B6n"
+    )
     assert made.admits_origin("https://www.acme.example", None)
     assert not made.admits_origin("https://evil.example", None) and not made.admits_origin("null", None)
     assert made.admits_origin("http://127.0.0.1:3000", "http://127.0.0.1:3000")
@@ -140,9 +144,24 @@ def test_every_missing_or_wrong_field_is_named_at_once():
         form().read(sent(first="x" * 201))
 
 
-def test_a_filled_honeypot_marks_a_bot_whatever_else_was_sent():
-    assert form().read(sent(website_url="http://spam.example")).bot
-    assert not form().read(sent(first="Maria", website_url="  ")).bot
+def test_a_filled_honeypot_marks_a_bot_read_as_a_persons_submission_is():
+    f = form()
+    person = f.read(sent(first="Maria", email="maria@client.example", _nonce="0f8e7d6c5b4a3928"))
+    bot = f.read(
+        sent(first="Maria", email="maria@client.example", _nonce="0f8e7d6c5b4a3928", website_url="http://x")
+    )
+    assert bot.bot and not person.bot and not f.read(sent(first="Maria", website_url="  ")).bot
+    # Its id is made as a person's is, so that nothing it is answered tells it apart
+    assert (bot.values, bot.nonce) == (person.values, person.nonce)
+    assert f.event_id(bot, "1.2.3.4", AT) == f.event_id(person, "1.2.3.4", AT)
+    without_nonce = {"first": "Maria", "email": "maria@client.example"}
+    assert f.event_id(f.read(sent(**without_nonce, website_url="http://x")), "1.2.3.4", AT) == f.event_id(
+        f.read(sent(**without_nonce)), "1.2.3.4", AT
+    )
+    # And what a person would be told to correct, a bot is told
+    with pytest.raises(InvalidSubmission) as refused:
+        f.read(sent(email="nobody", website_url="http://x"))
+    assert set(refused.value.problems) == {"first", "email"}
 
 
 def test_the_event_id_is_the_pages_nonce_else_a_digest_of_the_minutes_submission():

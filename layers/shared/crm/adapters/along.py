@@ -1,22 +1,28 @@
-"""A source's own records, written in the same transaction as the trigger engine's first write for
-its event.
+"""A source's own records, written in the same transactions as the trigger engine's writes for its
+event, so that the source pays no call of its own.
 
-A source that keeps records of its own per event (a webform's submission log and its per-minute
-rate count, ...) hands them to the engine as ``Write``s, which its adapter builds; the engine adds
-them to its first write for the event: the decision on the first item reached, the tenant-level
-entry of an event that reached no item, or the item it creates for the event. So the source pays no
-call of its own, and a refusal of either refuses both: a record whose condition fails (the rate's
-limit) refuses the whole transaction with the error the source gave it.
+Two kinds, each a group of records with a marker (``Along``) that is written on condition that it is
+not there yet, so each group is written once whatever the deliveries:
 
-Once per event, whatever the deliveries: a marker in the event's partition (``marker``) goes with
-them, on condition that it is not there yet. A redelivery is mostly refused on the engine's own
-once-record first (the records were written with it); one whose first write is another (the items
-reached changed between deliveries) finds the marker, and that write is made again without them.
+- the event's records (a webform's submission log and its per-minute rate count, ...): they go with
+  the engine's first write for the event (the decision on the first item reached, the tenant-level
+  entry of an event that reached none, or the item it creates), so a refusal of either refuses
+  both: a record whose condition fails (the rate's limit) refuses the whole transaction with the
+  error the source gave it. Their marker is in the event's partition; a redelivery is mostly
+  refused on the engine's own once-record first (the records were written with it);
+- records on each item the event concerns (inbound mail's entry on every item of its sender):
+  ``PerItem`` builds an item's group, marked per item, and the engine adds the groups of the items
+  it was given and of each item it reaches to its writes, as many as a transaction holds (the
+  item decided on first); what no write took is written in transactions of its own at the end.
+
+A group whose marker is there already was written by an earlier delivery: it is left out and the
+transaction made again without it (the rest of a redelivery's groups, on items it did not reach
+before, are written).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError
@@ -25,11 +31,13 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from crm.adapters.tables import OnceRecord, connection
-from crm.adapters.transactions import refusal
+from crm.adapters.tables import ItemsTableRecord, connection
+from crm.adapters.transactions import failed_conditions, refusal
 from crm.domain.errors import CrmError
 
 MARKER_SK = "ALONG"
+# DynamoDB's limit of actions in one TransactWriteItems.
+MAX_ACTIONS = 100
 
 
 @dataclass(frozen=True)
@@ -45,14 +53,87 @@ class Write:
 
 @dataclass(frozen=True)
 class Along:
-    """The records a source writes along with one event, and the marker saying they were."""
+    """Records written once, and the marker (in the items table) saying they were."""
 
-    marker: OnceRecord
+    marker: ItemsTableRecord
     writes: tuple[Write, ...]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.marker.pk, self.marker.sk
+
+    def __len__(self) -> int:
+        return 1 + len(self.writes)
+
+
+class PerItem:
+    """A source's records on each item an event concerns: ``records(type, id)`` is an item's group;
+    ``written`` counts the items whose group this delivery wrote (not an earlier one)."""
+
+    def __init__(self, records: Callable[[str, str], Along]) -> None:
+        self.records = records
+        self.written = 0
+
+
+class Companions:
+    """The groups still to write for one event: the event's own (with the first write), then the
+    items' (with any write, or at the end in transactions of their own: ``flush``)."""
+
+    def __init__(self, first: Along | None = None, per_item: PerItem | None = None) -> None:
+        self._first = first
+        self._per_item = per_item
+        self._items: dict[tuple[str, str], Along] = {}  # by item (type, id), in the order given
+        self._seen: set[tuple[str, str]] = set()
+
+    def on(self, items: Iterable[tuple[str, str]]) -> None:
+        """The groups of ``items`` (type, id) are to be written, once each."""
+        if self._per_item is None:
+            return
+        for item in items:
+            if item not in self._seen:
+                self._seen.add(item)
+                self._items[item] = self._per_item.records(*item)
+
+    def answered(self) -> None:
+        """The event was applied by an earlier delivery, whose first write had the event's records."""
+        self._first = None
+
+    def take(self, room: int, about: tuple[str, str] | None) -> list[Along]:
+        """The groups for a transaction with ``room`` actions left: the event's, ``about``'s, others."""
+        taken = [self._first] if self._first is not None else []
+        room -= sum(len(group) for group in taken)
+        for item in sorted(self._items, key=lambda item: item != about):
+            if len(self._items[item]) > room:
+                break
+            taken.append(self._items[item])
+            room -= len(self._items[item])
+        return taken
+
+    def drop(self, groups: Iterable[Along], written_now: bool) -> None:
+        """``groups`` are written: by this delivery (``written_now``) or an earlier one."""
+        keys = {group.key for group in groups}
+        if self._first is not None and self._first.key in keys:
+            self._first = None
+        for item in [item for item, group in self._items.items() if group.key in keys]:
+            del self._items[item]
+            if written_now and self._per_item is not None:
+                self._per_item.written += 1
+
+    def flush(self) -> None:
+        """Writes the items' groups that no write for the event took."""
+        self._first = None
+        transact(None, self, None)
+
+    def __bool__(self) -> bool:
+        return self._first is not None or bool(self._items)
 
 
 class _WrittenAlready(CrmError):
-    """The marker's condition failed: an earlier delivery wrote the records (never leaves here)."""
+    """A group's marker is there: an earlier delivery wrote the group (never leaves here)."""
+
+    def __init__(self, group: Along) -> None:
+        super().__init__("written by an earlier delivery")
+        self.group = group
 
 
 class Actions:
@@ -66,6 +147,9 @@ class Actions:
         self._transaction = transaction
         self._added = dict.fromkeys(self._ORDER, 0)
         self._meanings: list[tuple[str, int, CrmError]] = []
+
+    def __len__(self) -> int:
+        return sum(self._added.values())
 
     def _count(self, kind: str, meaning: CrmError | None) -> None:
         if meaning is not None:
@@ -101,6 +185,14 @@ class Actions:
         self._transaction.update(record, actions=list(actions), condition=condition)
         self._count("update", meaning)
 
+    def add(self, group: Along) -> None:
+        self.put(group.marker, ItemsTableRecord.pk.does_not_exist(), _WrittenAlready(group))
+        for write in group.writes:
+            if write.actions is None:
+                self.put(write.record, write.condition, write.refused)
+            else:
+                self.update(write.record, write.actions, write.condition, write.refused)
+
     def meanings(self) -> dict[int, CrmError]:
         start, offsets = 0, {}
         for kind in self._ORDER:
@@ -109,28 +201,42 @@ class Actions:
         return {offsets[kind] + n: meaning for kind, n, meaning in self._meanings}
 
 
-def transact(add: Callable[[Actions], None], along: Along | None, stale: CrmError | None) -> None:
-    """One TransactWriteItems of what ``add`` adds, and ``along``'s records. A failed condition
-    raises what its action means (``stale`` for one with no meaning of its own; see
-    ``crm.adapters.transactions.refusal``); the marker's: the records were written by an earlier
-    delivery, and the transaction is made again without them."""
-    for companions in (along, None) if along is not None else (None,):
-        written = _WrittenAlready("written by an earlier delivery")
+def transact(
+    add: Callable[[Actions], None] | None,
+    companions: Companions | None,
+    stale: CrmError | None,
+    about: tuple[str, str] | None = None,
+) -> None:
+    """One TransactWriteItems of what ``add`` adds, and of ``companions``' groups as far as it
+    holds them (``about``'s, the item written, first); without ``add``, transactions of the groups
+    alone until none is left. A failed condition raises what its action means (``stale`` for one
+    with no meaning of its own; see ``crm.adapters.transactions.refusal``); a group whose marker is
+    there is left out, and the transaction made again without it."""
+    while add is not None or companions:
+        groups: list[Along] = []
         try:
             with TransactWrite(connection=connection()) as transaction:
                 actions = Actions(transaction)
-                add(actions)
+                if add is not None:
+                    add(actions)
                 if companions is not None:
-                    actions.put(companions.marker, OnceRecord.pk.does_not_exist(), written)
-                    for write in companions.writes:
-                        if write.actions is None:
-                            actions.put(write.record, write.condition, write.refused)
-                        else:
-                            actions.update(write.record, write.actions, write.condition, write.refused)
+                    groups = companions.take(MAX_ACTIONS - len(actions), about)
+                    for group in groups:
+                        actions.add(group)
         except TransactWriteError as error:
-            meaning = refusal(error, actions.meanings(), stale)
-            if meaning is not written:
-                raise meaning from None
+            if (failed := failed_conditions(error)) is None:
+                raise refusal(error, {}, stale) from None
+            meanings = actions.meanings()
+            written = {p: m.group for p in failed if isinstance(m := meanings.get(p), _WrittenAlready)}
+            if companions is not None:
+                companions.drop(written.values(), written_now=False)
+            if not (others := failed - set(written)):
+                continue  # only groups an earlier delivery wrote failed: again without them
+            if (meaning := meanings.get(min(others), stale)) is None:
+                raise
+            raise meaning from None
         else:
-            return
-    raise AssertionError("unreachable: the transaction without companions has no marker")
+            if companions is not None:
+                companions.drop(groups, written_now=True)
+            if add is not None:
+                return

@@ -18,12 +18,13 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from crm.adapters.along import Actions, Along, transact
+from crm.adapters.along import Actions, Along, Companions, Write, transact
 from crm.adapters.readable import readable
 from crm.adapters.tables import (
     ContactRecord,
     CounterRecord,
     DefaultPipelineRecord,
+    EmployeeRecord,
     ItemRecord,
     ItemsTableRecord,
     ItemTypeRecord,
@@ -32,16 +33,15 @@ from crm.adapters.tables import (
     TimelineRecord,
     connection,
 )
-from crm.adapters.transactions import failed_conditions, refusal
+from crm.adapters.transactions import refusal
 from crm.domain.contacts import contact_keys
 from crm.domain.errors import AlreadyRecorded, Invalid, NotFound, StaleWrite
-from crm.domain.model import Cause, Item, ItemSummary, StageMove, TimelineEntry, TimelineKind
+from crm.domain.model import Cause, Employee, Item, ItemSummary, StageMove, TimelineEntry, TimelineKind
+from crm.domain.trigger_events import ItemRef
 
 ITEM_SK = "ITEM"
 ANSWER_SK = "ANSWER"
 MAX_PAGE = 100
-# A transaction holds at most 100 actions: inbound mail records a marker and an entry per item.
-ITEMS_PER_TRANSACTION = 50
 
 
 def item_pk(tenant_id: str, item_type: str, item_id: str) -> str:
@@ -72,6 +72,10 @@ def default_pipeline_key(tenant_id: str, item_type: str) -> tuple[str, str]:
     return f"{tenant_id}#PIPELINES", f"DEFAULT#{item_type}"
 
 
+def employee_key(tenant_id: str, employee_id: str) -> tuple[str, str]:
+    return f"{tenant_id}#EMPLOYEES", employee_id
+
+
 @dataclass(frozen=True)
 class Basis:
     """The configuration a write was decided on, maybe a warm container's copy. Each part is checked
@@ -82,6 +86,8 @@ class Basis:
     pipeline_version: int
     item_type_version: int | None = None  # the custom fields were checked against this version
     default_pipeline: bool = False  # the item goes to its type's default pipeline, as it still is
+    # Employees it names (responsible, acting), found active in a warm container's copy: still as copied.
+    employees: tuple[Employee, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,9 @@ def from_record(record: ItemRecord) -> Item:
     )
 
 
-def timeline_record(tenant_id: str, item: Item | ItemSummary, entry: TimelineEntry) -> TimelineRecord:
+def timeline_record(
+    tenant_id: str, item: Item | ItemSummary | ItemRef, entry: TimelineEntry
+) -> TimelineRecord:
     return TimelineRecord(
         pk=item_pk(tenant_id, item.type, item.id),
         sk=f"TL#{entry.at.isoformat()}#{entry.id}",
@@ -282,9 +290,12 @@ def get(tenant_id: str, item_type: str, item_id: str) -> Item:
 
 
 def get_many(tenant_id: str, refs: Sequence[tuple[str, str]]) -> list[Item]:
-    """The items of ``refs`` (type, id) that exist, in one strongly consistent batch read."""
+    """The items of ``refs`` (type, id) that exist, in the order of ``refs`` (a batch answers in any),
+    in one strongly consistent batch read."""
     keys = [(item_pk(tenant_id, item_type, item_id), ITEM_SK) for item_type, item_id in refs]
-    return readable(ItemRecord.batch_get(keys, consistent_read=True), from_record, "item") if keys else []
+    found = readable(ItemRecord.batch_get(keys, consistent_read=True), from_record, "item") if keys else []
+    order = {ref: n for n, ref in enumerate(refs)}
+    return sorted(found, key=lambda item: order[(item.type, item.id)])
 
 
 def list_in_pipeline(
@@ -378,6 +389,10 @@ def _check_basis(actions: Actions, tenant_id: str, item: Item, basis: Basis) -> 
             *default_pipeline_key(tenant_id, item.type),
             DefaultPipelineRecord.pipeline_id == item.pipeline_id,
         )
+    for employee in basis.employees:
+        # The record as a whole (it is one JSON document): any change since the copy fails the check.
+        stored_as = EmployeeRecord.employee == employee.__dict__
+        actions.check(EmployeeRecord, *employee_key(tenant_id, employee.id), stored_as)
 
 
 def _answer_record(tenant_id: str, item: Item, once: Once) -> OnceRecord:
@@ -398,7 +413,7 @@ def create(
     entry: TimelineEntry,
     basis: Basis,
     once: Once | None = None,
-    companions: Along | None = None,
+    companions: Companions | None = None,
 ) -> None:
     """Writes a new item with its first timeline entry and contact index records, if ``basis`` is
     still current (StaleWrite otherwise). With ``once``, its answer record too, in the same
@@ -419,7 +434,8 @@ def create(
             actions.put(contact)
 
     stale = StaleWrite(
-        f"the {item.type} type, its default pipeline or pipeline {item.pipeline_id!r} changed meanwhile"
+        f"the {item.type} type, its default pipeline, pipeline {item.pipeline_id!r} or an employee it "
+        "names changed meanwhile"
     )
     transact(add, companions, stale)
 
@@ -459,44 +475,14 @@ def add_entry(tenant_id: str, item: Item, entry: TimelineEntry) -> None:
         raise
 
 
-def add_entries_once(
-    tenant_id: str, items: Sequence[Item | ItemSummary], entry: TimelineEntry, source: str
-) -> int:
-    """A timeline entry on each of ``items`` for something that happened once outside the CRM
-    (``source``: an inbound message's key), whatever the time it is delivered at: the entries and a
-    marker of ``source`` on each item, in one transaction (one per 50 items). Items that have the
-    marker already are left out; the number of items it was recorded on now."""
-    recorded = 0
-    for start in range(0, len(items), ITEMS_PER_TRANSACTION):
-        pending = list(items[start : start + ITEMS_PER_TRANSACTION])
-        while pending:
-            try:
-                with TransactWrite(connection=connection()) as transaction:
-                    for item in pending:  # the marker at an even position, its item's entry next
-                        marker = ItemsTableRecord(
-                            pk=once_pk(tenant_id, source),
-                            sk=f"{item.type}#{item.id}",
-                            kind="once",
-                            tenant_id=tenant_id,
-                        )
-                        transaction.save(marker, condition=ItemsTableRecord.pk.does_not_exist())
-                        transaction.save(timeline_record(tenant_id, item, entry))
-            except TransactWriteError as error:
-                # A redelivery: the items that have it are left out, the others written again.
-                marked = _marked(error)
-                pending = [item for n, item in enumerate(pending) if n not in marked]
-                continue
-            recorded += len(pending)
-            break
-    return recorded
-
-
-def _marked(error: TransactWriteError) -> set[int]:
-    """Which items (by position) of a cancelled ``add_entries_once`` transaction have the marker,
-    when that alone cancelled it; any other cause is raised as it is."""
-    if (failed := failed_conditions(error)) is None:
-        raise error
-    return {position // 2 for position in failed}
+def entry_once(tenant_id: str, item_type: str, item_id: str, entry: TimelineEntry, source: str) -> Along:
+    """A timeline entry on the item for something that happened once outside the CRM (``source``:
+    an inbound message's key), whatever the time it is delivered at: the entry, and the marker of
+    ``source`` on the item that makes it once (``crm.adapters.along``)."""
+    marker = ItemsTableRecord(
+        pk=once_pk(tenant_id, source), sk=f"{item_type}#{item_id}", kind="once", tenant_id=tenant_id
+    )
+    return Along(marker, (Write(timeline_record(tenant_id, ItemRef(item_type, item_id), entry)),))
 
 
 def delete(tenant_id: str, item: Item) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from crm.adapters.along import MARKER_SK, Actions, Along, Write, transact
+from crm.adapters.along import MARKER_SK, Actions, Along, Companions, PerItem, Write, transact
 from crm.adapters.automation import META
 from crm.adapters.items import (
     ITEM_SK,
@@ -119,11 +119,13 @@ def _not_done() -> Condition:
 # ---------------------------------------------------------------- writes
 
 
-def along(event: TriggerEvent, writes: Sequence[Write], at: datetime) -> Along | None:
+def along(
+    event: TriggerEvent, writes: Sequence[Write], at: datetime, per_item: PerItem | None = None
+) -> Companions:
     """``writes`` (a source's records) to go with the first write for ``event``, with their marker in
-    the event's partition; None for none."""
+    the event's partition, and ``per_item``'s records on the items the event concerns."""
     if not writes:
-        return None
+        return Companions(None, per_item)
     marker = OnceRecord(
         pk=once_pk(event.tenant_id, event_source(event)),
         sk=MARKER_SK,
@@ -131,7 +133,7 @@ def along(event: TriggerEvent, writes: Sequence[Write], at: datetime) -> Along |
         tenant_id=event.tenant_id,
         expires_at=int((at + KEPT).timestamp()),
     )
-    return Along(marker, tuple(writes))
+    return Companions(Along(marker, tuple(writes)), per_item)
 
 
 def _check_pipelines(actions: Actions, tenant_id: str, versions: Mapping[str, int]) -> None:
@@ -149,7 +151,7 @@ def record_decision(
     answer: Mapping[str, Any],
     moved: tuple[Item, TimelineEntry] | None,
     unchanged: Mapping[str, int],
-    companions: Along | None = None,
+    companions: Companions | None = None,
 ) -> None:
     """In one transaction: the event's once-record for ``item`` (with ``answer``), the journal
     entries, ``companions`` (a source's records, see ``crm.adapters.along``) and, when the decision
@@ -178,7 +180,7 @@ def record_decision(
         for record in _records(tenant_id, decision, entry_id, None):
             actions.put(record)
 
-    transact(add, companions, StaleWrite(f"{ref} or its pipeline changed meanwhile"))
+    transact(add, companions, StaleWrite(f"{ref} or its pipeline changed meanwhile"), (ref.type, ref.id))
 
 
 def record_unapplied(
@@ -188,7 +190,7 @@ def record_unapplied(
     answer: Mapping[str, Any],
     note: str,
     unchanged: Mapping[str, int],
-    companions: Along | None = None,
+    companions: Companions | None = None,
 ) -> None:
     """The tenant-level entry of an event that reached no item, with its once-record and
     ``companions``, if the pipelines of ``unchanged`` (id: version; passed over as having no trigger

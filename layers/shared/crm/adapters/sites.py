@@ -1,6 +1,8 @@
 """Sites and their visitors.
 
-Automation table: site      pk={tenant}#SITES                       sk={site id}
+Automation table: site      pk={tenant}#SITES                       sk={site id}   (with the secrets
+                  that sign its contact tokens: the CRM needs them to check an HMAC, so they are
+                  kept, not hashed, in the table's encryption at rest)
 Items table:      visitor   pk={tenant}#VISITOR#{site id}#{visitor}  sk=VISITOR   (the visitor's last
                   visit, and the contact a page named for it; TTL expires_at: a visitor unseen for
                   VISITOR_KEPT is new again)
@@ -28,6 +30,10 @@ class SiteRecord(AutomationRecord):
     name = UnicodeAttribute()
     origins = ListAttribute(of=UnicodeAttribute)
     created_at = UnicodeAttribute()
+    secret = UnicodeAttribute()
+    rotated_at = UnicodeAttribute(null=True)
+    previous_secret = UnicodeAttribute(null=True)
+    previous_valid_until = UnicodeAttribute(null=True)
 
 
 class VisitorRecord(ItemsTableRecord):
@@ -53,6 +59,10 @@ def _visitor_pk(tenant_id: str, site_id: str, visitor_id: str) -> str:
     return f"{tenant_id}#VISITOR#{site_id}#{visitor_id}"
 
 
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
 def _site(record: SiteRecord) -> Site:
     return Site(
         record.tenant_id,
@@ -60,20 +70,33 @@ def _site(record: SiteRecord) -> Site:
         record.name,
         tuple(record.origins),
         datetime.fromisoformat(record.created_at),
+        record.secret,
+        _time(record.rotated_at),
+        record.previous_secret,
+        _time(record.previous_valid_until),
     )
 
 
-def create(site: Site) -> None:
-    record = SiteRecord(
+def _record(site: Site) -> SiteRecord:
+    return SiteRecord(
         pk=_pk(site.tenant_id),
         sk=site.id,
         tenant_id=site.tenant_id,
         name=site.name,
         origins=list(site.origins),
         created_at=site.created_at.isoformat(),
+        secret=site.secret,
+        rotated_at=None if site.rotated_at is None else site.rotated_at.isoformat(),
+        previous_secret=site.previous_secret,
+        previous_valid_until=None
+        if site.previous_valid_until is None
+        else site.previous_valid_until.isoformat(),
     )
+
+
+def create(site: Site) -> None:
     try:
-        record.save(condition=SiteRecord.pk.does_not_exist())
+        _record(site).save(condition=SiteRecord.pk.does_not_exist())
     except PutError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise Conflict(f"site {site.id!r} exists already") from None
@@ -89,6 +112,19 @@ def get(tenant_id: str, site_id: str) -> Site | None:
 
 def list_all(tenant_id: str) -> list[Site]:
     return readable(SiteRecord.query(_pk(tenant_id)), _site, "site")
+
+
+def replace(site: Site, expected_secret: str) -> None:
+    """Writes ``site`` over the stored one if that still signs with ``expected_secret`` (no rotation
+    meanwhile); Conflict if it does not, NotFound if the site is gone."""
+    try:
+        _record(site).save(condition=SiteRecord.secret == expected_secret)
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        if get(site.tenant_id, site.id) is None:
+            raise NotFound(f"site {site.id!r} does not exist") from None
+        raise Conflict(f"site {site.id!r} was changed meanwhile: read it again") from None
 
 
 def delete(tenant_id: str, site_id: str) -> None:

@@ -1,19 +1,24 @@
 """Tenants and their API keys. A key reads ``crm_{tenant}_{key id}_{secret}``: its record is found
 by tenant and key id, and only the SHA-256 of the secret is stored. A revoked key's record stays,
-marked with who revoked it when."""
+marked with who revoked it when. The tenant's record also keeps the sender identities the operator
+granted it (``crm.domain.senders``), as a string set: grants and withdrawals are atomic ADD and
+DELETE, never a read-modify-write."""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime
 
+from pynamodb.attributes import UnicodeSetAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from crm.adapters import warm
 from crm.adapters.tables import TenantsTableRecord
 from crm.domain.errors import Conflict, NotFound
 from crm.domain.keys import ApiKey, Scope, UsageKey
 from crm.domain.model import Tenant
+from crm.domain.senders import SenderIdentities
 
 TENANT_SK = "TENANT"
 KEY_PREFIX = "APIKEY#"
@@ -24,6 +29,11 @@ TOKEN_KEPT_SECONDS = 300
 _tokens: dict[str, tuple[float, str]] = warm.cache(limit=4096)  # tenant -> (kept until, monotonic; token)
 
 
+class TenantRecord(TenantsTableRecord):
+    # The sender domains and addresses the operator granted (absent: none; a set is never empty).
+    sender_identities = UnicodeSetAttribute(null=True)
+
+
 def _key_sk(key_id: str) -> str:
     return f"{KEY_PREFIX}{key_id}"
 
@@ -32,8 +42,10 @@ def _conditional_failure(error: PutError | UpdateError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
 
 
-def create_tenant(tenant: Tenant, mailbox_token: str, usage_key: UsageKey | None) -> None:
-    record = TenantsTableRecord(
+def create_tenant(
+    tenant: Tenant, mailbox_token: str, usage_key: UsageKey | None, senders: SenderIdentities
+) -> None:
+    record = TenantRecord(
         pk=tenant.id,
         sk=TENANT_SK,
         name=tenant.name,
@@ -41,18 +53,19 @@ def create_tenant(tenant: Tenant, mailbox_token: str, usage_key: UsageKey | None
         mailbox_token=mailbox_token,
         usage_key_id=usage_key.id if usage_key else None,
         usage_key=usage_key.value if usage_key else None,
+        sender_identities=set(senders.values()) or None,
     )
     try:
-        record.save(condition=TenantsTableRecord.pk.does_not_exist())
+        record.save(condition=TenantRecord.pk.does_not_exist())
     except PutError as error:
         if _conditional_failure(error):
             raise Conflict(f"tenant {tenant.id!r} exists already") from None
         raise
 
 
-def _tenant(tenant_id: str, consistent: bool = False) -> TenantsTableRecord | None:
+def _tenant(tenant_id: str, consistent: bool = False) -> TenantRecord | None:
     try:
-        return TenantsTableRecord.get(tenant_id, TENANT_SK, consistent_read=consistent)
+        return TenantRecord.get(tenant_id, TENANT_SK, consistent_read=consistent)
     except DoesNotExist:
         return None
 
@@ -100,6 +113,40 @@ def set_usage_key(tenant_id: str, usage_key: UsageKey) -> None:
         if _conditional_failure(error):
             raise Conflict(f"tenant {tenant_id!r} does not exist or has a usage key already") from None
         raise
+
+
+def sender_identities(tenant_id: str) -> SenderIdentities:
+    """The tenant's granted sender identities as stored now; NotFound if there is no such tenant."""
+    record = _tenant(tenant_id, consistent=True)
+    if record is None:
+        raise NotFound(f"tenant {tenant_id!r} does not exist")
+    return identities_of(record)
+
+
+def identities_of(record: TenantRecord) -> SenderIdentities:
+    return SenderIdentities.stored(record.sender_identities or ())
+
+
+def grant_sender_identities(tenant_id: str, granted: SenderIdentities) -> SenderIdentities:
+    """Adds ``granted`` to the tenant's identities; what it has then. NotFound: no such tenant."""
+    return _change_identities(tenant_id, TenantRecord.sender_identities.add(set(granted.values())))
+
+
+def withdraw_sender_identities(tenant_id: str, withdrawn: SenderIdentities) -> SenderIdentities:
+    """Takes ``withdrawn`` out of the tenant's identities; what it has then. NotFound: no such
+    tenant."""
+    return _change_identities(tenant_id, TenantRecord.sender_identities.delete(set(withdrawn.values())))
+
+
+def _change_identities(tenant_id: str, action: Action) -> SenderIdentities:
+    record = TenantRecord(pk=tenant_id, sk=TENANT_SK)
+    try:
+        record.update(actions=[action], condition=TenantRecord.pk.exists())
+    except UpdateError as error:
+        if _conditional_failure(error):
+            raise NotFound(f"tenant {tenant_id!r} does not exist") from None
+        raise
+    return identities_of(record)
 
 
 def save_key(key: ApiKey, secret_hash: str) -> None:

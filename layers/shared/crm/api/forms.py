@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from crm.api.context import tenant_id
 from crm.api.schemas import Body, Cursor, Flag, Id, Limit, Name
+from crm.api.urls import public_url
 from crm.domain.forms import (
     DEFAULT_HONEYPOT,
     DEFAULT_RATE,
@@ -23,6 +24,7 @@ from crm.domain.forms import (
     MAX_RATE,
     Form,
 )
+from crm.domain.urls import MAX_LENGTH as MAX_URL
 from crm.service import forms
 
 router = Router()
@@ -67,7 +69,7 @@ class FormIn(Body):
     rate_limit: Annotated[int, Field(strict=True, ge=1, le=MAX_RATE)] = Field(
         DEFAULT_RATE, description="submissions a minute the form takes; more are answered 429"
     )
-    thank_you_url: Annotated[str, Field(max_length=2048)] | None = Field(
+    thank_you_url: Annotated[str, Field(max_length=MAX_URL)] | None = Field(
         None, description="where a browser goes after posting (default: the hosted thank-you page)"
     )
     responsible_id: Id | None = Field(None, description="the employee responsible for items it creates")
@@ -123,14 +125,7 @@ class SubmissionsPage(BaseModel):
 
 
 def _public_url(form_id: str) -> str:
-    """The form's public address as this request reached the API (its host, and the stage when
-    the address carries it)."""
-    event = router.current_event
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    scheme = headers.get("x-forwarded-proto", "https")
-    full, path = event.request_context.path or event.path, event.path
-    prefix = full[: len(full) - len(path)] if full.endswith(path) else ""
-    return f"{scheme}://{headers.get('host', 'localhost')}{prefix}/forms/{form_id}"
+    return public_url(router, f"/forms/{form_id}")
 
 
 @router.post("/automation/forms", tags=["forms"], status_code=201)

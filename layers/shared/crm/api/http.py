@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
 )
+from aws_lambda_powertools.event_handler.openapi.compat import field_annotation_is_sequence
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from crm.api.schemas import Error, ErrorDetail
@@ -45,7 +46,15 @@ class JsonBodies(OpenAPIRequestValidationMiddleware):
     multipart too, and let a malformed body crash the function)."""
 
     def _get_body(self, app: Any) -> Any:
-        return read_json(app.current_event)
+        body = read_json(app.current_event)
+        # powertools takes a list's first element for a field that is no list (a form's repeated
+        # field); in JSON, an array where the route takes an object is invalid, not its first element.
+        params = app.context["_route"].dependant.body_params
+        if isinstance(body, list) and not any(
+            field_annotation_is_sequence(p.field_info.annotation) for p in params
+        ):
+            raise InvalidBody("body", "Input should be a JSON object, not an array", "model_attributes_type")
+        return body
 
 
 class Resolver(APIGatewayRestResolver):

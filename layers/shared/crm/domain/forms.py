@@ -21,12 +21,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 from crm.domain.contacts import normal_email, normal_phone
 from crm.domain.errors import CrmError, Invalid
 from crm.domain.model import MAX_FIELD_TEXT, check_id, check_number
+from crm.domain.origins import normal_origin
 from crm.domain.trigger_events import Contact, ContactKind
+from crm.domain.urls import web_address
 
 FORM_ID_PATTERN = re.compile(r"^f_([a-z0-9][a-z0-9-]{2,39})_([0-9a-f]{12})$")
 FIELD_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -105,26 +106,8 @@ def tenant_of(form_id: str) -> str:
 
 
 def check_origin(origin: str) -> str:
-    """``scheme://host[:port]`` in lower case, as browsers send the Origin header."""
-    parts = urlsplit(origin.strip()) if isinstance(origin, str) else None
-    if (
-        parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.netloc
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-        or "@" in parts.netloc
-    ):
-        raise Invalid(f"allowed origin {origin!r}: scheme://host[:port], like https://www.example.com")
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def check_url(url: str, what: str) -> str:
-    parts = urlsplit(url.strip()) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
-        raise Invalid(f"{what}: an http(s) address of at most 2048 characters")
-    return url.strip()
+    """An allowed origin in the form browsers send the Origin header (``crm.domain.origins``)."""
+    return normal_origin(origin, "allowed origin")
 
 
 def _text(value: Any, what: str, limit: int) -> str:
@@ -267,7 +250,7 @@ class Form:
         if not 1 <= self.rate_limit <= MAX_RATE:
             raise Invalid(f"rate_limit: 1-{MAX_RATE} submissions per minute")
         if self.thank_you_url is not None:
-            object.__setattr__(self, "thank_you_url", check_url(self.thank_you_url, "thank_you_url"))
+            object.__setattr__(self, "thank_you_url", web_address(self.thank_you_url, "thank_you_url"))
 
     @property
     def tenant_id(self) -> str:
@@ -290,10 +273,11 @@ class Form:
     def read(self, submitted: Mapping[str, list[str]]) -> Submission:
         """The submission's values checked against the fields: InvalidSubmission naming every
         field that is missing or wrong. Names the form does not have are left out (a submit
-        button's name, a site's tracking fields); a field sent twice takes its first value."""
+        button's name, a site's tracking fields); a field sent twice takes its first value. A
+        filled honeypot marks a bot, read like any other submission so that nothing it is
+        answered differs from a person's answer."""
         first = {name: values[0] if values else "" for name, values in submitted.items()}
-        if first.get(self.honeypot, "").strip():
-            return Submission({}, None, bot=True)
+        bot = bool(first.get(self.honeypot, "").strip())
         nonce = first.get(NONCE_FIELD, "").strip() or None
         problems: dict[str, str] = {}
         if nonce is not None and not NONCE_PATTERN.match(nonce):
@@ -311,7 +295,7 @@ class Form:
                 problems[form_field.name] = str(wrong)
         if problems:
             raise InvalidSubmission(problems)
-        return Submission(values, nonce)
+        return Submission(values, nonce, bot)
 
     def contact(self, submission: Submission) -> Contact | None:
         """Who submitted: the first email given, else the first phone (None: the form asks for

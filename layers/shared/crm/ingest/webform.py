@@ -6,7 +6,8 @@ CORS preflight of an origin the form allows; POST takes a submission as
 tenant; a browser's Origin must be the hosted page's own or one the form allows (403 otherwise,
 nothing stored). A browser's post (a form body, ``Accept: text/html``) is answered as a browser
 reads it: 303 to the thank-you page, or a page saying what to correct; any other client gets JSON:
-201 with the submission's id, items and outcome, or the CRM's error shape.
+201 with the submission's id, or the CRM's error shape. A taken submission is answered the same
+whatever it did (a known contact's or a new one's, a bot's): what it did is the tenant's to read.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def _post(form: Form, request: Request) -> Response:
     try:
         origin = _checked_origin(form, request)
         fields = fields_of(request)
-        accepted = forms.submit(form, fields, request.source_ip)
+        submission_id = forms.submit(form, fields, request.source_ip)
     except TooManySubmissions as busy:
         headers = {"Retry-After": str(busy.retry_after)}
         if browser:
@@ -179,7 +180,7 @@ def _post(form: Form, request: Request) -> Response:
     if browser:
         location = form.thank_you_url or f"{form.id}?submitted=1"
         return Response(303, b"", {"Location": location, "Cache-Control": "no-store"})
-    return json_response(201, accepted.to_dict(), _cors(origin))
+    return json_response(201, {"submission_id": submission_id}, _cors(origin))
 
 
 def _correct(form: Form, fields: Mapping[str, list[str]], problems: Mapping[str, str]) -> Response:

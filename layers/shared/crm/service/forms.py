@@ -5,8 +5,8 @@ de-duplication on and a contact given, the event goes to the contact's open item
 CRM does not know gets a new item in the form's pipeline (``NewItem``); otherwise every submission
 creates an item, once per event, and the event is applied to it. The submission is counted against
 the form's rate limit and logged (``GET /automation/forms/{id}/submissions``: nothing sent is lost,
-whatever the triggers do) in the engine's first write for the event (``along``), once per event; a
-redelivery answers what the first delivery did.
+whatever the triggers do) in the engine's first write for the event (``along``), once per event. The
+sender is answered the submission's id only, the same for a redelivery.
 
 DynamoDB calls per submission, warm (the form and pipeline cached): a known contact's, the contact
 index's Query, a BatchGetItem and a transaction per item; a new contact's, the Query, the item id's
@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +30,7 @@ from crm.domain.forms import FieldType, Form, check_form_id, form_id_for, tenant
 from crm.domain.model import FieldType as CustomType
 from crm.domain.trigger_events import Contact, ContactKind, TriggerEvent
 from crm.service.configuration import item_type, referenced_employee, referenced_pipeline
-from crm.service.triggers import Applied, NewItem, apply_to_new_item, apply_trigger_event, journal_unapplied
+from crm.service.triggers import NewItem, apply_to_new_item, apply_trigger_event, journal_unapplied
 
 SOURCE = "webform"
 # Submissions are kept as long as the journal that says what they did.
@@ -136,29 +135,6 @@ def _check_references(tenant_id: str, form: Form) -> None:
 # ---------------------------------------------------------------- submissions
 
 
-@dataclass(frozen=True)
-class Accepted:
-    """What a submission did: its id (the trigger event's) and, per item it reached, the outcome."""
-
-    submission_id: str
-    applied: tuple[Applied, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The public answer: the items and outcomes, none of the pipeline's inner workings."""
-        reached = [
-            {"type": a.item.type, "id": a.item.id, "outcome": a.outcome.value}
-            for a in self.applied
-            if a.item is not None
-        ]
-        first = self.applied[0] if self.applied else None
-        return {
-            "submission_id": self.submission_id,
-            "item": None if not reached else {"type": reached[0]["type"], "id": reached[0]["id"]},
-            "outcome": None if first is None else first.outcome.value,
-            "items": reached,
-        }
-
-
 def public_form(form_id: str) -> Form:
     """The form a public request names (NotFound for anything that is not one)."""
     try:
@@ -168,11 +144,13 @@ def public_form(form_id: str) -> Form:
     return stored.get(tenant_of(form_id), form_id)
 
 
-def submit(form: Form, submitted: Mapping[str, list[str]], source_ip: str) -> Accepted:
-    """A submission of ``form`` (its fields as sent, from ``source_ip``): InvalidSubmission and
-    nothing stored for what the form refuses, TooManySubmissions (nothing stored) past its rate
-    limit. A filled honeypot is answered like any other, but only journaled for the tenant and
-    counted: bots must not learn. A redelivery answers what the first delivery did."""
+def submit(form: Form, submitted: Mapping[str, list[str]], source_ip: str) -> str:
+    """A submission of ``form`` (its fields as sent, from ``source_ip``), taken: its id.
+    InvalidSubmission and nothing stored for what the form refuses, TooManySubmissions (nothing
+    stored) past its rate limit. What the submission did (the item it reached or created, the
+    triggers' verdicts) is the tenant's to read, in the journal and the form's submissions, never
+    the sender's: that would tell a known contact from a new one, and a bot that it was caught. So
+    a filled honeypot is taken like any other (counted, its id made alike) but only journaled."""
     at = clock.now()
     submission = form.read(submitted)
     event_id = form.event_id(submission, source_ip, at)
@@ -180,15 +158,16 @@ def submit(form: Form, submitted: Mapping[str, list[str]], source_ip: str) -> Ac
     if submission.bot:
         event = _event(form, event_id, at, visitor)
         note = f"the honeypot field {form.honeypot!r} was filled: taken for a bot, nothing kept"
-        return Accepted(event_id, (journal_unapplied(event, note, now=at, along=stored.counted(form, at)),))
+        journal_unapplied(event, note, now=at, along=stored.counted(form, at))
+        return event_id
     along = stored.submitted(form, event_id, {"values": submission.values, "ip": source_ip}, at, KEPT)
     contact = form.contact(submission)
     new_item = NewItem(form.item_type, form.item_values(submission))
     if form.dedupe and contact is not None:
-        event = _event(form, event_id, at, contact)
-        return Accepted(event_id, tuple(apply_trigger_event(event, now=at, new_item=new_item, along=along)))
-    event = _event(form, event_id, at, contact or visitor)
-    return Accepted(event_id, tuple(apply_to_new_item(event, new_item, now=at, along=along)))
+        apply_trigger_event(_event(form, event_id, at, contact), now=at, new_item=new_item, along=along)
+    else:
+        apply_to_new_item(_event(form, event_id, at, contact or visitor), new_item, now=at, along=along)
+    return event_id
 
 
 def _event(form: Form, event_id: str, at: datetime, contact: Contact) -> TriggerEvent:

@@ -11,8 +11,8 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from crm.adapters import automation, items
-from crm.adapters.along import Along
+from crm.adapters import automation, items, warm
+from crm.adapters.along import Companions
 from crm.adapters.items import Basis, Once
 from crm.domain import clock
 from crm.domain.contacts import normal_email, normal_phone
@@ -25,7 +25,7 @@ from crm.domain.errors import (
     StaleWrite,
     Throttled,
 )
-from crm.domain.model import Cause, CauseKind, Item, ItemSummary, TimelineEntry, TimelineKind
+from crm.domain.model import Cause, CauseKind, Employee, Item, ItemSummary, TimelineEntry, TimelineKind
 from crm.domain.rules import PipelineConfig
 from crm.domain.transitions import MoveRequest, TransitionPolicy, moved
 from crm.service.configuration import (
@@ -57,6 +57,29 @@ def _check_actor(tenant_id: str, employee_id: str | None, field: str) -> None:
     """An employee named as responsible or as the one acting exists and is active."""
     if employee_id is not None:
         referenced_employee(tenant_id, employee_id, field, acting=True)
+
+
+# The employees creates named, as this container last found them active. A create naming one again
+# (a form's or the mail source's responsible, on every submission) takes the copy and its write checks
+# that the record is still that copy (``Basis.employees``), instead of reading it first.
+_active_employees: dict[tuple[str, str], Employee] = warm.cache(limit=4096)
+
+
+def _actors(tenant_id: str, named: dict[str, str | None], fresh: bool) -> tuple[Employee, ...]:
+    """The copies of the employees ``named`` (field: id, or None) to check in the write; each one not
+    kept (or every one, ``fresh``) is read now and must exist and be active (Invalid otherwise)."""
+    copies, handled = [], set()
+    for field, employee_id in named.items():
+        if employee_id is None or employee_id in handled:  # one check per record, whatever its roles
+            continue
+        handled.add(employee_id)
+        key = (tenant_id, employee_id)
+        if not fresh and (kept := _active_employees.get(key)) is not None:
+            copies.append(kept)
+            continue
+        _active_employees.pop(key, None)
+        _active_employees[key] = referenced_employee(tenant_id, employee_id, field, acting=True)
+    return tuple(copies)
 
 
 def on_current_pipeline[T](
@@ -103,7 +126,7 @@ def create_item(
     values: dict[str, Any],
     by: str | None = None,
     idempotency_key: str | None = None,
-    along: Along | None = None,
+    along: Companions | None = None,
 ) -> Item:
     """An item in the first stage of its pipeline, or in ``stage_id``: a final stage (created won or
     lost) only with ``allow_final``, so that a typo in a stage id does not close a new item.
@@ -147,7 +170,7 @@ def _create(
     values: dict[str, Any],
     by: str | None,
     once: Once | None,
-    along: Along | None = None,
+    along: Companions | None = None,
 ) -> Item:
     # The type, the default pipeline and the pipeline come from the warm container's cache; the
     # write checks all three (``Basis``), and a retry reads them afresh.
@@ -155,8 +178,8 @@ def _create(
     named = values.get("pipeline_id")
     if named:
         named = referenced_pipeline(tenant_id, named, "pipeline_id").pipeline.id
-    _check_actor(tenant_id, values.get("responsible_id"), "responsible_id")
-    _check_actor(tenant_id, by, "by")
+    actors = {"responsible_id": values.get("responsible_id"), "by": by}
+    copies = _actors(tenant_id, actors, fresh=False)
     values = _contacts(values)
     # Allocated once the stage is known to be valid, and kept if the write is retried.
     item_id = cache(lambda: items.next_id(tenant_id, type_code))
@@ -166,8 +189,10 @@ def _create(
 
     def write(config: PipelineConfig, retry: bool) -> Item:
         # A refusal here on the container's copy of the type (a field added since) is decided again
-        # on the stored one by ``on_current_pipeline``.
+        # on the stored one by ``on_current_pipeline``; so is a write whose copy of an employee changed
+        # since, on the employee as stored (read then, and checked no more: as a read before a write is).
         definition = item_type(tenant_id, type_code, fresh=retry)
+        checked = _actors(tenant_id, actors, fresh=True) if retry else copies
         fields = definition.coerce_fields(values.get("fields") or {}, complete=True)
         pipeline = config.pipeline
         if pipeline.item_type != type_code:
@@ -203,7 +228,7 @@ def _create(
         entry = TimelineEntry(
             _entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
         )
-        basis = Basis(config.version, definition.version, default_pipeline=not named)
+        basis = Basis(config.version, definition.version, default_pipeline=not named, employees=checked)
         items.create(tenant_id, item, entry, basis, once, along)
         return item
 

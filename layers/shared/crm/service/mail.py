@@ -3,25 +3,30 @@ verified secret that names the tenant). A message sent there lands on the timeli
 whose contact wrote it, when SES's verdicts authenticate the sender (the rule: ``crm.domain.mail``);
 mail whose sender they do not authenticate is kept as the tenant's unverified mail, on no item.
 
-Once per message id, whatever the delivery (SES redelivers, SMTP senders retry): each place a
-message is recorded carries a marker of it, written in the same transaction, one transaction for
-all the sender's items, so that a redelivery is one refused write. A write that fails for any other
+A message from an authenticated sender is the trigger event *incoming email* (event id: the
+message's key, so once per Message-ID), through ``apply_trigger_event``: the sender's open items in
+pipelines with such triggers may move; a reply to CRM mail applies to that mail's item. A sender no
+item has gets the item the tenant's mail source settings say (``crm.service.sources``: e.g. a lead
+in "Unprocessed", titled by the subject), with the message on its timeline; or none. Mail whose
+sender is not authenticated is journaled for the tenant as not applied, saying why, and never
+applied.
+
+The message lands on every item of the sender and every item its event reaches, written in the
+event's own transactions (the engine's ``per_item`` records): once per message and item, whatever
+the delivery (SES redelivers, SMTP senders retry), by a marker of the message on each item written
+with its entry. A redelivery is so refused at its first write, and records the message only where
+it is missing (an item that got the sender's address since). A write that fails for any other
 reason (throttled, refused as invalid) propagates, so Lambda retries the delivery and its DLQ keeps
-what still fails; a retry records only what is missing.
+what still fails.
 
-A recorded message is then the trigger event *incoming email* from its sender (event id: the
-message's key, so once per Message-ID too), through ``apply_trigger_event``: the sender's open items
-in pipelines with such triggers may move. A sender no item has gets the item the tenant's mail
-source settings say (``crm.service.sources``: e.g. a lead in "Unprocessed", titled by the subject),
-with the message on its timeline; or none. Mail whose sender is not authenticated is journaled for
-the tenant as not applied, saying why, and never applied.
-
-Per delivery: the S3 read of the message, the Query of the contact index (whose records carry what
-an entry needs) and that one write; the mailbox token comes from the warm container. The trigger
-event costs its own: a known sender, the contact index's Query, one BatchGetItem of the items and a
-transaction per item reached (or one for the tenant's journal when none is); an unknown sender,
-the settings' read, the new item's id and create, the event's transaction, and the GetItem and
-write that put the message on the new item.
+Per delivery: the S3 read of the message and, for a known sender, the floor of an event by contact:
+the Query of the contact index (shared with the engine), one BatchGetItem of the items in pipelines
+with incoming_email triggers and a transaction per item reached, the first also holding the
+message's entries (when none is reached: the read of the event's earlier answers and the tenant's
+journal entry with the entries, one transaction); the mailbox token comes from the warm container.
+A reply to CRM mail: the Query, the replied item's GetItem and one transaction. An unknown sender:
+the Query, the settings' read, the new item's id and create, and the event's transaction with the
+message on the new item.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from dataclasses import asdict, dataclass
 
 from crm.adapters import items as item_store
 from crm.adapters import mailbox, tenants
-from crm.domain.errors import AlreadyRecorded, NotFound
+from crm.adapters.along import PerItem
+from crm.domain.errors import AlreadyRecorded
 from crm.domain.mail import (
     Delivery,
     InboundMail,
@@ -183,10 +189,10 @@ def _thread(tenant_id: str, mail: InboundMail) -> tuple[ItemRef, str] | None:
 def _record_and_apply(
     tenant_id: str, sender: str, mail: InboundMail, delivery: Delivery, source: str
 ) -> tuple[int, list[Applied]]:
-    """The message on the sender's items, then its trigger event: a reply to CRM mail applies to
-    that mail's item, other mail to the sender's items; a sender no item has gets the item the
-    mail source settings say. Every item the event reached gets the message too (the item replied
-    about, one created). How many items the message was recorded on now, and what the event did."""
+    """The message's trigger event, with the message on the sender's items and on every item the
+    event reaches (the item replied about, one created): a reply to CRM mail applies to that mail's
+    item, other mail to the sender's items; a sender no item has gets the item the mail source
+    settings say. How many items the message was recorded on now, and what the event did."""
     entry = TimelineEntry(
         mail.key,
         TimelineKind.EMAIL_RECEIVED,
@@ -201,23 +207,17 @@ def _record_and_apply(
         },
     )
     known = item_store.find_by_contact(tenant_id, f"email:{sender}")
-    recorded = item_store.add_entries_once(tenant_id, known, entry, source)
     thread = _thread(tenant_id, mail)
     create = None
     if not known and thread is None:
         title = mail.subject or f"Mail from {mail.from_header or sender}"
         create = new_item(tenant_id, Source.MAIL, title, emails=[sender])
-    applied = apply_trigger_event(
-        _event(tenant_id, mail, delivery, None if thread else sender, thread), new_item=create
+    on_items = PerItem(
+        lambda type_code, item_id: item_store.entry_once(tenant_id, type_code, item_id, entry, source)
     )
-    had = {(s.type, s.id) for s in known}
-    for ref in {a.item for a in applied if a.item is not None and (a.item.type, a.item.id) not in had}:
-        try:
-            reached = item_store.get(tenant_id, ref.type, ref.id)
-        except NotFound:  # deleted since: nothing to record the message on
-            continue
-        recorded += item_store.add_entries_once(tenant_id, [reached], entry, source)
-    return recorded, applied
+    event = _event(tenant_id, mail, delivery, None if thread else sender, thread)
+    applied = apply_trigger_event(event, new_item=create, found=known, per_item=on_items)
+    return on_items.written, applied
 
 
 def unverified_mail(

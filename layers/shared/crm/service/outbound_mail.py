@@ -37,13 +37,14 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from crm.adapters import items, warm
 from crm.adapters import outbound_mail as store
+from crm.adapters import tenants as tenant_store
 from crm.adapters.outbound_mail import SentMail
 from crm.adapters.ses import SesMailer
 from crm.domain import clock, tracking
@@ -51,7 +52,8 @@ from crm.domain.contacts import normal_email
 from crm.domain.errors import Conflict, Invalid, NotFound, Throttled
 from crm.domain.model import Item, TimelineEntry, TimelineKind
 from crm.domain.outbound import Draft, Mailer, Sender, compose
-from crm.domain.tracking import Purpose
+from crm.domain.senders import SenderIdentities
+from crm.domain.tracking import KeyRing, Purpose
 from crm.domain.trigger_events import ItemRef, TriggerEvent
 from crm.service.configuration import referenced_employee
 from crm.service.triggers import Applied, apply_trigger_event
@@ -65,44 +67,61 @@ SENT_SOURCE = "crm_mail"
 TRACKING_SOURCE = "tracking"
 MAILER: Mailer = SesMailer()
 
-# Signing keys never change once made, so a warm container keeps them for its life.
-_keys: dict[str, bytes] = warm.cache(limit=1024)
+# A warm container keeps each tenant's signing keys it read, with the time until which it takes them
+# as current: a key made by a rotation elsewhere is read at its first token (ONE read; a key id still
+# unknown then is forged), and a key retired elsewhere stops verifying here within KEYS_FRESH_FOR,
+# as a revoked API key or hook secret does.
+KEYS_FRESH_FOR = timedelta(seconds=60)
+_keys: dict[str, tuple[KeyRing, datetime]] = warm.cache(limit=1024)
 
 
-def _signing_key(tenant_id: str, *, create: bool) -> bytes | None:
-    """The tenant's signing key, made on first use when ``create`` (two racing senders agree: the
-    first stored wins); None when it has none and ``create`` is false."""
-    if (key := _keys.get(tenant_id)) is not None:
-        return key
-    key = store.signing_key(tenant_id)
-    if key is None and create:
-        key = store.add_signing_key(tenant_id, secrets.token_bytes(tracking.KEY_BYTES), clock.now())
-    if key is not None:
-        _keys[tenant_id] = key
-    return key
+def _remember(ring: KeyRing) -> KeyRing:
+    _keys[ring.tenant_id] = (ring, clock.now() + KEYS_FRESH_FOR)
+    return ring
+
+
+def _verifying_keys(signer: tracking.Signer) -> KeyRing | None:
+    """The keys of the tenant that can tell whether ``signer``'s key verifies: the container's, while
+    fresh and while they know that key id; else as stored now. None when the tenant has none."""
+    cached = _keys.get(signer.tenant_id)
+    if cached is not None and clock.now() < cached[1] and cached[0].knows(signer.key_id):
+        return cached[0]
+    stored = store.key_ring(signer.tenant_id)
+    return None if stored is None else _remember(stored)
+
+
+def signing_key(tenant_id: str) -> tracking.SigningKey:
+    """The tenant's current key, as stored now, so that what is signed after a rotation elsewhere
+    uses the new key at once (a token lives as long as its mail); made on first use (two racing
+    senders agree: the first stored wins)."""
+    ring = store.key_ring(tenant_id)
+    if ring is None:
+        ring = store.add_signing_key(tenant_id, secrets.token_bytes(tracking.KEY_BYTES), clock.now())
+    return _remember(ring).current
 
 
 def verified(token: str, purpose: Purpose, tenant_id: str | None = None) -> tracking.Claims | None:
-    """The claims of a token the tenant it names signed for ``purpose`` (and, when given, that is
-    ``tenant_id``); None for a forged, changed, foreign or unknown one."""
-    claimed = tracking.claimed_tenant(token)
-    if claimed is None or (tenant_id is not None and claimed != tenant_id):
+    """The claims of a token that a key of the tenant it names, valid now, signed for ``purpose``
+    (and, when given, that tenant is ``tenant_id``); None for a forged, changed, foreign one, or one
+    of a retired or unknown key."""
+    signer = tracking.signed_by(token)
+    if signer is None or (tenant_id is not None and signer.tenant_id != tenant_id):
         return None
-    key = _signing_key(claimed, create=False)
-    return None if key is None else tracking.verify(key, token, purpose)
+    keys = _verifying_keys(signer)
+    return None if keys is None else tracking.verify(keys, token, purpose, clock.now())
 
 
-def token(tenant_id: str, claims: tracking.Claims) -> str:
-    """A token of ``claims`` signed with the tenant's key (made on first use)."""
-    key = _signing_key(tenant_id, create=True)
-    assert key is not None
-    return tracking.sign(key, claims)
+def token(tenant_id: str, claims: tracking.Claims, key: tracking.SigningKey | None = None) -> str:
+    """A token of ``claims`` signed with ``key``, by default the tenant's current key."""
+    return tracking.sign(key or signing_key(tenant_id), claims)
 
 
-def reply_id(tenant_id: str, item: ItemRef, message_id: str, domain: str) -> str:
+def reply_id(
+    tenant_id: str, item: ItemRef, message_id: str, domain: str, key: tracking.SigningKey | None = None
+) -> str:
     """The Message-ID (and References) of a sent message, naming its item verifiably."""
     claims = tracking.Claims(Purpose.REPLY, tenant_id, item, message_id)
-    return tracking.message_id_header(token(tenant_id, claims), domain)
+    return tracking.message_id_header(token(tenant_id, claims, key), domain)
 
 
 def item_replied_to(tenant_id: str, message_ids: Iterable[str]) -> ItemRef | None:
@@ -116,21 +135,95 @@ def item_replied_to(tenant_id: str, message_ids: Iterable[str]) -> ItemRef | Non
     return None
 
 
+# ---------------------------------------------------------------- managing the signing keys
+
+
+def signing_keys(tenant_id: str) -> KeyRing:
+    """The tenant's keys as they stand now; NotFound before its first mail made one."""
+    ring = store.key_ring(tenant_id)
+    if ring is None:
+        raise NotFound("this tenant has no signing key yet: its first mail sent from the CRM makes one")
+    return ring.as_of(clock.now())
+
+
+def rotate_signing_key(tenant_id: str, grace: timedelta = tracking.DEFAULT_GRACE) -> KeyRing:
+    """A new current key, signing from now on; the key it replaces verifies the tokens of mail
+    already sent for ``grace`` more (0: not at all), and an older key still in its grace period is
+    retired. A tenant without keys gets its first. Conflict if another rotation came first."""
+    now = clock.now()
+    ring = store.key_ring(tenant_id)
+    if ring is None:
+        return _remember(store.add_signing_key(tenant_id, secrets.token_bytes(tracking.KEY_BYTES), now))
+    rotated = ring.as_of(now).rotated(now, grace)
+    store.replace_key_ring(rotated, expected_key_id=ring.current.id)
+    return _remember(rotated)
+
+
+def retire_previous_signing_key(tenant_id: str) -> KeyRing:
+    """Ends a rotation's grace period now (after a leak, say): tokens of the previous key are forged
+    from now on, here and within KEYS_FRESH_FOR in warm containers. NotFound if none is valid."""
+    ring = signing_keys(tenant_id)
+    if ring.previous is None:
+        raise NotFound("there is no previous signing key still valid")
+    retired = ring.without_previous()
+    store.replace_key_ring(retired, expected_key_id=ring.current.id)
+    return _remember(retired)
+
+
 # ---------------------------------------------------------------- sender identity
 
 
-def sender(tenant_id: str) -> Sender:
+@dataclass(frozen=True)
+class ConfiguredSender:
+    """The tenant's sender, and the identities the platform operator granted it (the sender's
+    address must be one of them, or at one of their domains)."""
+
+    sender: Sender
+    identities: SenderIdentities
+
+    @property
+    def granted(self) -> bool:
+        """False once the operator has withdrawn the grant that covered the address."""
+        return self.identities.covers(self.sender.address)
+
+
+def sender(tenant_id: str) -> ConfiguredSender:
     """NotFound while the tenant has configured none."""
-    found = store.sender(tenant_id)
+    found, identities = store.sender(tenant_id)
     if found is None:
-        raise NotFound("no sender is configured: PUT /mailbox/sender {address, display_name}")
-    return found
+        raise NotFound(
+            "no sender is configured: PUT /mailbox/sender {address, display_name}, with an address "
+            f"granted to this tenant ({identities.described()})"
+        )
+    return ConfiguredSender(found, identities)
 
 
-def set_sender(tenant_id: str, value: Sender) -> Sender:
-    """The address must be one the mail service has verified (SES refuses to send from others)."""
+def set_sender(tenant_id: str, value: Sender) -> ConfiguredSender:
+    """Invalid unless the platform operator granted the tenant the address or its domain (SES's
+    identities are the whole account's: without the grant a tenant could send as another). The
+    mail service must also have verified it: SES refuses to send from others."""
+    identities = tenant_store.sender_identities(tenant_id)
+    if not identities.covers(value.address):
+        raise Invalid(
+            f"address: {value.address} is not granted to this tenant as a sender by the platform "
+            f"operator; granted: {identities.described()}"
+        )
     store.set_sender(tenant_id, value, clock.now())
-    return value
+    return ConfiguredSender(value, identities)
+
+
+def _sending_as(tenant_id: str) -> Sender:
+    """The sender to send as now: configured, and still granted (Conflict otherwise)."""
+    found, identities = store.sender(tenant_id)
+    if found is None:
+        raise Conflict("no sender is configured for this tenant's mail: PUT /mailbox/sender first")
+    if not identities.covers(found.address):
+        raise Conflict(
+            f"the sender {found.address} is no longer granted to this tenant (the platform operator "
+            f"withdrew it), so nothing was sent: PUT /mailbox/sender with a granted address "
+            f"({identities.described()})"
+        )
+    return found
 
 
 # ---------------------------------------------------------------- sending
@@ -194,13 +287,12 @@ def send_email(
     message_id = _message_id(idempotency_key)
     if idempotency_key is not None and (earlier := store.sent_mail(tenant_id, message_id)) is not None:
         return _sent_before(tenant_id, earlier, request_hash)
-    identity = store.sender(tenant_id)
-    if identity is None:
-        raise Conflict("no sender is configured for this tenant's mail: PUT /mailbox/sender first")
+    identity = _sending_as(tenant_id)
     ref = ItemRef(item.type, item.id)
+    key = signing_key(tenant_id)  # one read; every token of the mail is signed with this key
 
     def url(purpose: Purpose, link: int | None = None) -> str:
-        signed = token(tenant_id, tracking.Claims(purpose, tenant_id, ref, message_id, link))
+        signed = token(tenant_id, tracking.Claims(purpose, tenant_id, ref, message_id, link), key)
         return f"{public_base}/t/{purpose.value}/{signed}"
 
     html, links = draft.html, ()
@@ -214,7 +306,7 @@ def send_email(
         draft.subject,
         draft.text,
         html,
-        reply_id(tenant_id, ref, message_id, identity.domain),
+        reply_id(tenant_id, ref, message_id, identity.domain, key),
         at,
     )
     try:
@@ -308,19 +400,28 @@ def clicked(token_text: str, automated: str | None) -> str:
     """The address a tracked link stands for, as stored when the mail was sent; *link clicked* for
     its item unless the click was ``automated``. NotFound for a token that is not ours."""
     claims = verified(token_text, Purpose.CLICK)
-    mail = None if claims is None else store.sent_mail(claims.tenant_id, claims.message_id)
-    if claims is None or mail is None or claims.link is None or claims.link >= len(mail.links):
+    if claims is None or claims.link is None:
+        raise NotFound("this link is not valid")
+    # A click that fires reads the message's record and its item in one call; a scanner's, the record.
+    if automated is None:
+        mail, item = store.sent_mail_and_item(claims.tenant_id, claims.message_id, claims.item)
+    else:
+        mail, item = store.sent_mail(claims.tenant_id, claims.message_id), None
+    if mail is None or claims.link >= len(mail.links):
         raise NotFound("this link is not valid")
     url = mail.links[claims.link]
     if automated is None:
         data = {"message_id": claims.message_id, "url": url}
-        _fire(claims, LINK_CLICKED.code, f"click:{claims.message_id}:{claims.link}", data)
+        _fire(claims, LINK_CLICKED.code, f"click:{claims.message_id}:{claims.link}", data, item)
     return url
 
 
-def _fire(claims: tracking.Claims, type_code: str, event_id: str, data: dict[str, Any]) -> None:
-    """Applies the event; a failure to record is logged, not passed on: the customer still gets
-    the image or the page (a mail client does not retry an image, and a click must land)."""
+def _fire(
+    claims: tracking.Claims, type_code: str, event_id: str, data: dict[str, Any], item: Item | None = None
+) -> None:
+    """Applies the event (to ``item``, the one the claims name, when read already); a failure to
+    record is logged, not passed on: the customer still gets the image or the page (a mail client
+    does not retry an image, and a click must land)."""
     event = TriggerEvent(
         type=type_code,
         source=TRACKING_SOURCE,
@@ -331,6 +432,6 @@ def _fire(claims: tracking.Claims, type_code: str, event_id: str, data: dict[str
         data=data,
     )
     try:
-        apply_trigger_event(event)
+        apply_trigger_event(event, read=item)
     except Exception:
         logger.exception("tracking event %s of %s not recorded", event_id, claims.tenant_id)

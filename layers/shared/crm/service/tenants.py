@@ -6,7 +6,11 @@ Revocation takes effect at once for the key routes (they re-read the calling key
 revoked key may still reach the rest of the API for up to a minute.
 
 Throttling: each tenant has an API Gateway API key (its usage key) in the stack's usage plan; the
-authorizer names it, and API Gateway throttles the tenant's requests by the plan's limits."""
+authorizer names it, and API Gateway throttles the tenant's requests by the plan's limits.
+
+Sender identities: the operator grants a tenant the domains and addresses its mail may come from
+(``crm.domain.senders``: SES's identities are the whole account's), when creating it or later, and
+may withdraw them; a tenant's own keys cannot."""
 
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ from typing import Protocol
 from crm.adapters import tenants as store
 from crm.domain import clock
 from crm.domain.credentials import Credential
-from crm.domain.errors import Conflict, NotFound, Unauthorized
+from crm.domain.errors import Conflict, Invalid, NotFound, Unauthorized
 from crm.domain.keys import ApiKey, Scope, UsageKey, check_may_issue, check_may_revoke
 from crm.domain.model import Tenant
+from crm.domain.senders import SenderIdentities
 
 
 class UsagePlan(Protocol):
@@ -62,13 +67,19 @@ def _issue(tenant_id: str, name: str, scope: Scope, operator: bool = False) -> I
     return IssuedKey(tenant_id, key.id, name, scope, str(credential), key.created_at)
 
 
-def create_tenant(name: str, tenant_id: str | None = None, usage_plan: UsagePlan | None = None) -> IssuedKey:
-    """A new tenant and its operator key (operator command; never an open route). With a usage
-    plan, the tenant's usage key is made first, and deleted again if the tenant cannot be."""
+def create_tenant(
+    name: str,
+    tenant_id: str | None = None,
+    usage_plan: UsagePlan | None = None,
+    senders: SenderIdentities = SenderIdentities(),
+) -> IssuedKey:
+    """A new tenant, granted ``senders``, and its operator key (operator command; never an open
+    route). With a usage plan, the tenant's usage key is made first, and deleted again if the
+    tenant cannot be."""
     tenant = Tenant(tenant_id or f"t-{secrets.token_hex(5)}", name, clock.now())
     usage_key = usage_plan.subscribe(tenant.id) if usage_plan else None
     try:
-        store.create_tenant(tenant, mailbox_token=secrets.token_hex(8), usage_key=usage_key)
+        store.create_tenant(tenant, mailbox_token=secrets.token_hex(8), usage_key=usage_key, senders=senders)
     except BaseException:
         if usage_plan and usage_key:
             usage_plan.unsubscribe(usage_key)
@@ -87,6 +98,26 @@ def attach_usage_plan(tenant_id: str, usage_plan: UsagePlan) -> UsageKey:
         usage_plan.unsubscribe(usage_key)
         raise
     return usage_key
+
+
+def sender_identities(tenant_id: str) -> SenderIdentities:
+    """The sender identities granted to the tenant now. NotFound: no such tenant."""
+    return store.sender_identities(tenant_id)
+
+
+def grant_sender_identities(tenant_id: str, granted: SenderIdentities) -> SenderIdentities:
+    """Grants the tenant more sender identities (operator command); all it has then."""
+    if not granted:
+        raise Invalid("name a sender domain or address to grant")
+    return store.grant_sender_identities(tenant_id, granted)
+
+
+def withdraw_sender_identities(tenant_id: str, withdrawn: SenderIdentities) -> SenderIdentities:
+    """Withdraws sender identities from the tenant (operator command); all it has left. Mail from
+    a sender they covered is refused from now on, until the tenant sets a sender still granted."""
+    if not withdrawn:
+        raise Invalid("name a sender domain or address to withdraw")
+    return store.withdraw_sender_identities(tenant_id, withdrawn)
 
 
 def usage_key_id(tenant_id: str) -> str | None:

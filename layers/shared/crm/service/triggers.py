@@ -10,7 +10,9 @@ refused write, and answers what the first delivery answered. An event that reach
 journaled for the tenant, once.
 
 DynamoDB calls per event, warm: by reference, the item's GetItem and one TransactWriteItems; by
-contact, the contact index's Query, one BatchGetItem of the items and a transaction per item.
+contact, the contact index's Query, one BatchGetItem of the items and a transaction per item. What
+the source read already is not read again: the item (a click reads it in one batch with the sent
+mail's record), the contact's items (inbound mail looks up its sender once for both).
 
 A contact the CRM does not know creates an item when the source says so (``NewItem``: a form's
 target, the mailbox's "create a lead" setting), once per event, and then the triggers apply to it.
@@ -20,6 +22,9 @@ over as ``along`` (``crm.adapters.along.Write``s its adapter builds): they are w
 event, in the same transaction as the first write for the event (the first item's decision, the
 tenant-level entry of an event that reached none, or the item created for it), so they cost no
 call, and a refusal of one of them (the rate's limit) refuses that write with the source's error.
+A source with records on each item the event concerns (inbound mail's entry on the sender's items
+and on each item the event reaches) hands them over as ``per_item``: each goes, once per item, in
+the event's transactions as far as they hold them, the rest in transactions of their own.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typing import Any
 # Imported for its effect: every trigger type registers in CATALOGUE, which decide() reads.
 from crm import triggers  # noqa: F401
 from crm.adapters import automation, items, journal
-from crm.adapters.along import Along, Write
+from crm.adapters.along import Companions, PerItem, Write
 from crm.domain import clock
 from crm.domain.errors import AlreadyRecorded, Invalid, NotFound, StaleWrite
 from crm.domain.model import Item, ItemSummary
@@ -134,17 +139,29 @@ def apply_trigger_event(
     unknown_item_is_an_error: bool = False,
     new_item: NewItem | None = None,
     along: Sequence[Write] = (),
+    read: Item | None = None,
+    found: Sequence[ItemSummary] | None = None,
+    per_item: PerItem | None = None,
 ) -> list[Applied]:
     """What ``event`` did to each item it reached (one entry for no item). An item named by
     reference that does not exist is journaled as reaching no item, or, with
     ``unknown_item_is_an_error`` (a caller's own request naming it), NotFound and nothing written.
     An event by contact that no item has creates ``new_item``, when given. ``along``: the source's
-    own records (module docstring); a refusal of one of them is raised, and nothing is written."""
+    own records (module docstring); a refusal of one of them is raised, and nothing is written.
+
+    What the caller has read already is not read again: ``read``, the item the event names (a
+    copy changed since fails the write's version check, and is read again); ``found``, the items
+    of the event's contact (the sender's, for mail). ``per_item``: the source's records on each
+    item of ``found`` and each item the event reaches, once per item (``crm.adapters.along``)."""
     at = now or clock.now()
-    companions = journal.along(event, along, at)
+    companions = journal.along(event, along, at, per_item)
+    companions.on((summary.type, summary.id) for summary in found or ())
     if event.item is not None:
-        return _by_reference(event, event.item, at, unknown_item_is_an_error, companions)
-    return _by_contact(event, at, new_item, companions)
+        applied = _by_reference(event, event.item, at, unknown_item_is_an_error, companions, read)
+    else:
+        applied = _by_contact(event, at, new_item, companions, found)
+    companions.flush()
+    return applied
 
 
 def apply_to_new_item(
@@ -158,30 +175,43 @@ def apply_to_new_item(
 
 
 def _by_reference(
-    event: TriggerEvent, ref: ItemRef, at: datetime, refuse: bool, companions: Along | None
+    event: TriggerEvent, ref: ItemRef, at: datetime, refuse: bool, companions: Companions, read: Item | None
 ) -> list[Applied]:
+    if read is not None and (read.type, read.id) != (ref.type, ref.id):
+        raise ValueError(f"{read.ref} was read for an event naming {ref}")
     try:
-        item = items.get(event.tenant_id, ref.type, ref.id)
+        item = read or items.get(event.tenant_id, ref.type, ref.id)
     except NotFound:
         # Applied before the item was deleted: a redelivery still answers what it did then.
         if earlier := journal.answers(event.tenant_id, event):
+            companions.answered()
             return [Applied.from_dict(answer) for answer in earlier.values()]
         if refuse:
             raise
         return [_no_item(event, at, f"{ref} does not exist", companions=companions)]
-    return [_once_for(event, item, lambda: _on_item(event, item, at, companions=companions))]
+    return [_once_for(event, item, companions, lambda: _on_item(event, item, at, companions=companions))]
 
 
-def _once_for(event: TriggerEvent, item: Item, apply: Callable[[], Applied]) -> Applied:
-    """``apply()``, or what it answered before if the event was applied to ``item`` already."""
+def _once_for(
+    event: TriggerEvent,
+    item: Item,
+    companions: Companions,
+    apply: Callable[[], Applied],
+    earlier: dict[str, dict[str, Any]] | None = None,
+) -> Applied:
+    """``apply()``, or what it answered before if the event was applied to ``item`` already.
+    ``earlier``: the event's answers read for another of its items, kept (and filled) by the caller."""
+    earlier = {} if earlier is None else earlier
+    key = f"{item.type}#{item.id}"
     for _ in range(2):
+        if key in earlier:
+            return Applied.from_dict(earlier[key])
         try:
             return apply()
         except AlreadyRecorded:
-            earlier = journal.answers(event.tenant_id, event).get(f"{item.type}#{item.id}")
-            if earlier is not None:
-                return Applied.from_dict(earlier)
-            # Its once-record expired between the refused write and this read: apply it now.
+            companions.answered()
+            earlier.update(journal.answers(event.tenant_id, event))
+            # Not there: its once-record expired between the refused write and the read; apply it now.
     raise StaleWrite(f"the record of event {event.event_id} changed twice meanwhile; deliver it again")
 
 
@@ -190,7 +220,7 @@ def _on_item(
     first: Item,
     at: datetime,
     created: bool = False,
-    companions: Along | None = None,
+    companions: Companions | None = None,
 ) -> Applied:
     """Decides on the item's pipeline as this container keeps it; on a stale item or pipeline,
     once more on fresh reads of both."""
@@ -215,11 +245,13 @@ def _write(
     at: datetime,
     unchanged: Mapping[str, int],
     created: bool = False,
-    companions: Along | None = None,
+    companions: Companions | None = None,
 ) -> Applied:
     """The decision for ``item`` on ``config``, written: the move if any, the journal, the event's
-    once-record, ``companions``; checked against ``unchanged`` (other pipelines the choice of items
-    relied on) too."""
+    once-record, ``companions`` (the item's own records first); checked against ``unchanged``
+    (other pipelines the choice of items relied on) too."""
+    if companions is not None:
+        companions.on([(item.type, item.id)])
     decision = decide(config, item, event, POLICY, at)
     journal_id = _new_id()
     applied = replace(Applied.of(decision, journal_id, item), created=created)
@@ -243,7 +275,7 @@ def _no_item(
     at: datetime,
     note: str,
     unchanged: Mapping[str, int] | None = None,
-    companions: Along | None = None,
+    companions: Companions | None = None,
 ) -> Applied:
     decision = Decision.unapplied(event, Outcome.NO_ITEM, at)
     applied = Applied.of(decision, _new_id(), None)
@@ -258,6 +290,8 @@ def _no_item(
             companions,
         )
     except AlreadyRecorded:
+        if companions is not None:
+            companions.answered()
         earlier = journal.answers(event.tenant_id, event).get(journal.NO_ITEM)
         return applied if earlier is None else Applied.from_dict(earlier)
     return applied
@@ -274,7 +308,7 @@ def journal_unapplied(
 
 
 def _created_for(
-    event: TriggerEvent, at: datetime, new_item: NewItem, companions: Along | None, refused_note: str
+    event: TriggerEvent, at: datetime, new_item: NewItem, companions: Companions, refused_note: str
 ) -> list[Applied]:
     """The new item, created once per event (a redelivery finds the one the first created) with
     ``companions``, then the event applied to it; an item the type or pipeline refuses (a required
@@ -289,19 +323,26 @@ def _created_for(
         )
     except (Invalid, NotFound) as refused:
         return [_no_item(event, at, f"{refused_note}: {refused}", companions=companions)]
-    return [_once_for(event, item, lambda: _on_item(event, item, at, created=True))]
+    return [_once_for(event, item, companions, lambda: _on_item(event, item, at, True, companions))]
 
 
 def _by_contact(
-    event: TriggerEvent, at: datetime, new_item: NewItem | None, companions: Along | None
+    event: TriggerEvent,
+    at: datetime,
+    new_item: NewItem | None,
+    companions: Companions,
+    found: Sequence[ItemSummary] | None,
 ) -> list[Applied]:
-    """The contact's open items in the pipelines with triggers of the event's type. Which pipelines
-    those are is read from this container's copies, and checked: each write also checks the
-    versions of the pipelines it passed over, and when one changed, all is decided again on fresh
-    copies (items done by then answer from their once-records)."""
+    """The contact's open items (``found``, or looked up) in the pipelines with triggers of the
+    event's type. Which pipelines those are is read from this container's copies, and checked: each
+    write also checks the versions of the pipelines it passed over, and when one changed, all is
+    decided again on fresh copies (items done by then answer from their once-records)."""
     assert event.contact is not None
     tenant_id = event.tenant_id
-    summaries = items.find_by_contact(tenant_id, f"{event.contact.kind.value}:{event.contact.value}")
+    if found is None:
+        summaries = items.find_by_contact(tenant_id, f"{event.contact.kind.value}:{event.contact.value}")
+    else:
+        summaries = list(found)
     if not summaries and new_item is not None:
         refused_note = "no item has the contact, and creating one was refused"
         return _created_for(event, at, new_item, companions, refused_note)
@@ -310,7 +351,7 @@ def _by_contact(
         configs = {p: automation.load(tenant_id, p, fresh=retry) for p in pipeline_ids}
         passed_over = {p: c.version for p, c in configs.items() if not c.triggers_of_type(event.type)}
         try:
-            return _on_contact_items(event, at, summaries, configs, passed_over, companions)
+            return _on_contact_items(event, at, summaries, configs, passed_over, companions, new_item)
         except StaleWrite:
             for pipeline_id in pipeline_ids:
                 automation.forget(tenant_id, pipeline_id)
@@ -325,13 +366,22 @@ def _on_contact_items(
     summaries: list[ItemSummary],
     configs: dict[str, PipelineConfig],
     passed_over: dict[str, int],
-    companions: Along | None,
+    companions: Companions,
+    new_item: NewItem | None,
 ) -> list[Applied]:
-    wanted = [(s.type, s.id) for s in summaries if s.pipeline_id not in passed_over]
-    reached = [item for item in items.get_many(event.tenant_id, wanted) if _open(item, configs)]
+    # A source that creates items for unknown contacts also creates one for a contact whose every
+    # item is closed (a returning customer): so it reads all the contact's items, not only those
+    # in pipelines with triggers of the event's type.
+    wanted = [(s.type, s.id) for s in summaries if new_item is not None or s.pipeline_id not in passed_over]
+    open_items = [item for item in items.get_many(event.tenant_id, wanted) if _open(item, configs)]
+    if new_item is not None and not open_items:
+        refused_note = "no open item has the contact, and creating one was refused"
+        return _created_for(event, at, new_item, companions, refused_note)
+    reached = [item for item in open_items if item.pipeline_id not in passed_over]
     if not reached and summaries and (earlier := journal.answers(event.tenant_id, event)):
         # Applied before to an item passed over now (created for the event in a pipeline without
         # such triggers, closed since): a redelivery answers what it did then, and adds nothing.
+        companions.answered()
         return [Applied.from_dict(answer) for answer in earlier.values()]
     if not reached:
         contact = f"{event.contact.kind.value} {event.contact.value}" if event.contact else "the contact"
@@ -341,17 +391,19 @@ def _on_contact_items(
             else f"no item has {contact}"
         )
         return [_no_item(event, at, note, passed_over, companions)]
-    # The companions go with the first item's write only: when that one was written before, so
-    # were they, and a delivery stops at its first failed write.
+    # A redelivery refused at its first write reads the event's answers once, for every item.
+    earlier: dict[str, dict[str, Any]] = {}
     return [
         _once_for(
             event,
             item,
-            lambda item=item, n=n: _write(
-                event, item, configs[item.pipeline_id], at, passed_over, False, None if n else companions
+            companions,
+            lambda item=item: _write(
+                event, item, configs[item.pipeline_id], at, passed_over, False, companions
             ),
+            earlier,
         )
-        for n, item in enumerate(reached)
+        for item in reached
     ]
 
 
