@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -108,8 +109,11 @@ def test_ingest_hooks_sample_events_move_the_deal_once_and_record_the_visit(aws,
     from crm.service import configuration, items
     from crm.service.triggers import item_journal, tenant_journal
 
-    # The beacon's contact token was signed with this site secret, valid for an hour after the request
-    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    # The beacon's contact token was signed with this site secret, valid for an hour after the
+    # request; the clock ticks a second per reading, so the journal's entries have an order.
+    ticks = itertools.count()
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(seconds=next(ticks)))
     site_secret = "crmsitesecret_6IMflJw_DyZorKkZV0ETONZ1v9SeijqbnBmPaQlJpAY"
     stages = [{"name": "New"}, {"name": "Awaiting payment", "id": "payment"}]
     configuration.create_pipeline("demo", {"item_type": "deal", "name": "Sales", "stages": stages})
