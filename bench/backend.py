@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from bench.world import (
+    CONTACT_FORM,
     SALES_ID,
     SALES_STAGES,
     Tenant,
@@ -112,17 +113,7 @@ def _ingest_events(tenant: Tenant, samples: int, endpoint: str) -> dict[str, lis
         tenant.ok("POST", f"/automation/deal/{SALES_ID}/triggers", body)
 
     secret = tenant.ok("POST", "/automation/hooks", {"name": "Accounting"})["secret"]
-    form = {
-        "name": "Contact us",
-        "kind": "form",
-        "item_type": "deal",
-        "pipeline_id": SALES_ID,
-        "fields": [
-            {"name": "name", "label": "Name", "type": "text", "required": True, "maps_to": "title"},
-            {"name": "email", "label": "Email", "type": "email", "required": True, "maps_to": "emails"},
-        ],
-    }
-    form_id = tenant.ok("POST", "/automation/forms", form)["id"]
+    form_id = tenant.ok("POST", "/automation/forms", CONTACT_FORM)["id"]
     trigger("webhook", {"code": "paid"})
     trigger("form_filled", {"form_ids": [form_id]})
     trigger("email_read", {})

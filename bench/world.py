@@ -47,6 +47,19 @@ SALES = {  # ids given, so that rules can be written for its stages before it ex
     ],
 }
 
+# A webform on the Sales pipeline whose submissions create deals (the sources' figures and the
+# webform's cold start post to it).
+CONTACT_FORM = {
+    "name": "Contact us",
+    "kind": "form",
+    "item_type": "deal",
+    "pipeline_id": SALES_ID,
+    "fields": [
+        {"name": "name", "label": "Name", "type": "text", "required": True, "maps_to": "title"},
+        {"name": "email", "label": "Email", "type": "email", "required": True, "maps_to": "emails"},
+    ],
+}
+
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="botocore")
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from bench.figures.calls import _detail, acme
 from bench.hooks import LOG, Calls
 from bench.registry import Measured, Run, figure
-from bench.world import REGION, SALES_ID, Tenant, proxy, world
+from bench.world import CONTACT_FORM, REGION, SALES_ID, Tenant, proxy, world
 from tests import conftest
 
 ORIGIN = "https://shop.acme.test"
@@ -121,17 +121,7 @@ def tracking_click(run: Run) -> Source:
 
 def _form(run: Run) -> str:
     tenant = run.shared(acme)
-    form = {
-        "name": "Contact us",
-        "kind": "form",
-        "item_type": "deal",
-        "pipeline_id": SALES_ID,
-        "fields": [
-            {"name": "name", "label": "Name", "type": "text", "required": True, "maps_to": "title"},
-            {"name": "email", "label": "Email", "type": "email", "required": True, "maps_to": "emails"},
-        ],
-    }
-    form_id = tenant.ok("POST", "/automation/forms", form)["id"]
+    form_id = tenant.ok("POST", "/automation/forms", CONTACT_FORM)["id"]
     _trigger(tenant, "form_filled", {"form_ids": [form_id]})
     return form_id
 

@@ -8,12 +8,9 @@ request is Invalid."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from crm.adapters import activities, items
 from crm.adapters.items import Once
@@ -23,7 +20,7 @@ from crm.domain.errors import AlreadyRecorded, Invalid, StaleWrite
 from crm.domain.model import TimelineEntry, TimelineKind
 from crm.domain.trigger_events import ItemRef, TriggerEvent
 from crm.service.configuration import referenced_employee
-from crm.service.items import IDEMPOTENCY_KEPT
+from crm.service.items import IDEMPOTENCY_KEPT, request_digest
 from crm.service.triggers import Applied, apply_trigger_event
 from crm.triggers.email_sent import EMAIL_SENT
 from crm.triggers.outgoing_call import OUTGOING_CALL
@@ -35,10 +32,6 @@ SOURCE = "activity"
 class Logged:
     entry: TimelineEntry
     applied: list[Applied]  # what its trigger event did (none for an incoming activity)
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def log_activity(
@@ -55,7 +48,9 @@ def log_activity(
     once = None
     if idempotency_key is not None:
         request = {"item": [item.type, item.id], "activity": activity.to_dict(), "by": activity.by}
-        once = Once(f"activity:{_digest(idempotency_key)}", _digest(request), now, IDEMPOTENCY_KEPT)
+        once = Once(
+            f"activity:{request_digest(idempotency_key)}", request_digest(request), now, IDEMPOTENCY_KEPT
+        )
     for _ in range(2):
         try:
             activities.record(tenant_id, item, entry, once, answer)

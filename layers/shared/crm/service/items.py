@@ -116,7 +116,8 @@ def on_current_pipeline[T](
 IDEMPOTENCY_KEPT = timedelta(hours=24)
 
 
-def _digest(value: Any) -> str:
+def request_digest(value: Any) -> str:
+    """A request's fingerprint for its once-record: the same request, the same digest."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -138,8 +139,8 @@ def create_item(
     if idempotency_key is None:
         return _create(tenant_id, type_code, values, by, None, along)
     once = Once(
-        f"create-item:{_digest(idempotency_key)}",
-        _digest({"type": type_code, "values": values, "by": by}),
+        f"create-item:{request_digest(idempotency_key)}",
+        request_digest({"type": type_code, "values": values, "by": by}),
         clock.now(),
         IDEMPOTENCY_KEPT,
     )

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from crm.domain.senders import SenderIdentities
 from crm.domain.tracking import KeyRing, Purpose
 from crm.domain.trigger_events import ItemRef, TriggerEvent
 from crm.service.configuration import referenced_employee
+from crm.service.items import request_digest
 from crm.service.triggers import Applied, apply_trigger_event
 from crm.triggers.email_read import EMAIL_READ
 from crm.triggers.email_sent import EMAIL_SENT
@@ -238,10 +238,6 @@ class SentEmail:
     applied: list[Applied]
 
 
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
 def _message_id(idempotency_key: str | None) -> str:
     """Our id of a message: derived from the Idempotency-Key (so a retry names the same message),
     else random; 16 URL-safe characters."""
@@ -283,7 +279,9 @@ def send_email(
     if by is not None:
         referenced_employee(tenant_id, by, "by", acting=True)
     recipient = _recipient(item, to)
-    request_hash = _digest({"item": [item.type, item.id], "to": recipient, "by": by, "draft": vars(draft)})
+    request_hash = request_digest(
+        {"item": [item.type, item.id], "to": recipient, "by": by, "draft": vars(draft)}
+    )
     message_id = _message_id(idempotency_key)
     if idempotency_key is not None and (earlier := store.sent_mail(tenant_id, message_id)) is not None:
         return _sent_before(tenant_id, earlier, request_hash)
