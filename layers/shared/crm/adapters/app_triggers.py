@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from crm.adapters.readable import readable
 from crm.adapters.tables import AppTriggerRecord
+from crm.adapters.transactions import refused_as
 from crm.domain.errors import Conflict, NotFound
 from crm.domain.model import AppTrigger
 
@@ -28,12 +29,8 @@ def register(tenant_id: str, app_trigger: AppTrigger) -> None:
         name=app_trigger.name,
         created_at=app_trigger.created_at.isoformat(),
     )
-    try:
+    with refused_as(lambda: Conflict(f"app trigger {app_trigger.code!r} is registered already")):
         record.save(condition=AppTriggerRecord.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict(f"app trigger {app_trigger.code!r} is registered already") from None
-        raise
 
 
 def get(tenant_id: str, code: str) -> AppTrigger:
@@ -48,9 +45,5 @@ def list_all(tenant_id: str) -> list[AppTrigger]:
 
 
 def unregister(tenant_id: str, code: str) -> None:
-    try:
+    with refused_as(lambda: NotFound(f"app trigger {code!r} is not registered")):
         AppTriggerRecord(pk=_pk(tenant_id), sk=code).delete(condition=AppTriggerRecord.pk.exists())
-    except DeleteError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise NotFound(f"app trigger {code!r} is not registered") from None
-        raise

@@ -29,6 +29,7 @@ from crm.adapters.along import Write
 from crm.adapters.items import MAX_PAGE, decode_cursor, encode_cursor
 from crm.adapters.readable import readable
 from crm.adapters.tables import AutomationRecord, ItemsTableRecord
+from crm.adapters.transactions import refused_as
 from crm.domain.errors import Conflict, NotFound, StaleWrite
 from crm.domain.forms import Form, TooManySubmissions, tenant_of
 
@@ -82,12 +83,8 @@ def _record(form: Form) -> FormRecord:
 
 
 def create(form: Form) -> None:
-    try:
+    with refused_as(lambda: Conflict(f"form {form.id!r} exists already")):
         _record(form).save(condition=FormRecord.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict(f"form {form.id!r} exists already") from None
-        raise
     _forms.pop(form.id, None)
 
 

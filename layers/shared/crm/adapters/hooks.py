@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from crm.adapters.readable import readable
 from crm.adapters.tables import AutomationRecord
+from crm.adapters.transactions import refused_as
 from crm.domain.errors import Conflict, NotFound
 from crm.domain.hooks import Hook
 
@@ -68,12 +69,8 @@ def _hook(record: HookRecord) -> Hook:
 
 
 def create(hook: Hook) -> None:
-    try:
+    with refused_as(lambda: Conflict(f"hook {hook.id!r} exists already")):
         _record(hook).save(condition=HookRecord.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict(f"hook {hook.id!r} exists already") from None
-        raise
 
 
 def get(tenant_id: str, hook_id: str) -> Hook | None:
@@ -92,23 +89,15 @@ def list_all(tenant_id: str) -> list[Hook]:
 def replace(hook: Hook, expected_hash: str) -> None:
     """Writes ``hook`` over the stored one if that is unrevoked and still has the current secret
     ``expected_hash`` (no rotation or revocation meanwhile); Conflict otherwise."""
-    try:
+    with refused_as(lambda: Conflict(f"hook {hook.id!r} was changed meanwhile: read it again")):
         _record(hook).save(
             condition=(HookRecord.secret_hash == expected_hash) & HookRecord.revoked_at.does_not_exist()
         )
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict(f"hook {hook.id!r} was changed meanwhile: read it again") from None
-        raise
 
 
 def revoke(tenant_id: str, hook_id: str, at: datetime) -> None:
-    try:
+    with refused_as(lambda: NotFound(f"hook {hook_id!r} does not exist")):
         HookRecord(pk=_pk(tenant_id), sk=hook_id).update(
             actions=[HookRecord.revoked_at.set(at.isoformat())],
             condition=HookRecord.pk.exists() & HookRecord.revoked_at.does_not_exist(),
         )
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise NotFound(f"hook {hook_id!r} does not exist") from None
-        raise

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from crm.adapters.along import Actions, Along, Companions, Write, transact
@@ -33,7 +33,7 @@ from crm.adapters.tables import (
     TimelineRecord,
     connection,
 )
-from crm.adapters.transactions import refusal
+from crm.adapters.transactions import refusal, refused_as
 from crm.domain.contacts import contact_keys
 from crm.domain.errors import AlreadyRecorded, Invalid, NotFound, StaleWrite
 from crm.domain.model import Cause, Employee, Item, ItemSummary, StageMove, TimelineEntry, TimelineKind
@@ -467,12 +467,8 @@ def replace_item(
 
 def add_entry(tenant_id: str, item: Item, entry: TimelineEntry) -> None:
     """A timeline entry that changes nothing on the item (a comment, a refused move)."""
-    try:
+    with refused_as(lambda: AlreadyRecorded(f"timeline entry {entry.id} exists already")):
         timeline_record(tenant_id, item, entry).save(condition=TimelineRecord.sk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise AlreadyRecorded(f"timeline entry {entry.id} exists already") from None
-        raise
 
 
 def entry_once(tenant_id: str, item_type: str, item_id: str, entry: TimelineEntry, source: str) -> Along:

@@ -22,13 +22,13 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from crm.adapters.items import ITEM_SK, from_record, item_pk, timeline_record
 from crm.adapters.tables import ItemRecord, ItemsTableRecord, TenantsTableRecord, connection
 from crm.adapters.tenants import TENANT_SK, TenantRecord, identities_of
-from crm.adapters.transactions import refusal
+from crm.adapters.transactions import refusal, refused_as
 from crm.domain.errors import Conflict
 from crm.domain.model import Item, TimelineEntry
 from crm.domain.outbound import Sender
@@ -150,14 +150,10 @@ def replace_key_ring(ring: KeyRing, expected_key_id: int) -> None:
         else getattr(SigningKeyRecord, name).set(value)
         for name, value in _key_values(ring).items()
     ]
-    try:
+    with refused_as(lambda: Conflict("the signing keys were changed meanwhile: read them again")):
         SigningKeyRecord(pk=ring.tenant_id, sk=KEY_SK).update(
             actions=actions, condition=SigningKeyRecord.key_id == expected_key_id
         )
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict("the signing keys were changed meanwhile: read them again") from None
-        raise
 
 
 # ---------------------------------------------------------------- sender identity
@@ -262,12 +258,8 @@ def reserve(tenant_id: str, mail: SentMail, at: datetime) -> None:
         created_at=at.isoformat(),
         links=list(mail.links),
     )
-    try:
+    with refused_as(lambda: Conflict(f"message {mail.message_id} is on record already")):
         record.save(condition=SentMailRecord.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict(f"message {mail.message_id} is on record already") from None
-        raise
 
 
 def release(tenant_id: str, message_id: str) -> None:

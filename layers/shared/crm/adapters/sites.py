@@ -18,6 +18,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from crm.adapters.readable import readable
 from crm.adapters.tables import AutomationRecord, ItemsTableRecord
+from crm.adapters.transactions import refused_as
 from crm.domain.errors import Conflict, NotFound
 from crm.domain.sites import Site
 
@@ -95,12 +96,8 @@ def _record(site: Site) -> SiteRecord:
 
 
 def create(site: Site) -> None:
-    try:
+    with refused_as(lambda: Conflict(f"site {site.id!r} exists already")):
         _record(site).save(condition=SiteRecord.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict(f"site {site.id!r} exists already") from None
-        raise
 
 
 def get(tenant_id: str, site_id: str) -> Site | None:
@@ -128,12 +125,8 @@ def replace(site: Site, expected_secret: str) -> None:
 
 
 def delete(tenant_id: str, site_id: str) -> None:
-    try:
+    with refused_as(lambda: NotFound(f"site {site_id!r} does not exist")):
         SiteRecord(pk=_pk(tenant_id), sk=site_id).delete(condition=SiteRecord.pk.exists())
-    except DeleteError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise NotFound(f"site {site_id!r} does not exist") from None
-        raise
 
 
 def record_visit(

@@ -1,4 +1,5 @@
-"""What a cancelled DynamoDB transaction means, in the CRM's words.
+"""What a cancelled DynamoDB transaction, or a single write's failed condition, means in the CRM's
+words.
 
 TransactWriteItems is cancelled as a whole; its CancellationReasons say, per action and in the
 order the actions were added, why. Only a failed condition is a refusal with a domain meaning
@@ -13,9 +14,10 @@ answers 503, 413 or 500, and an asynchronous invocation is retried and ends in i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 
 from crm.domain.errors import CrmError
 
@@ -51,3 +53,15 @@ def refusal(
     if meaning is not None:
         return meaning
     raise error
+
+
+@contextmanager
+def refused_as(failure: Callable[[], CrmError]) -> Iterator[None]:
+    """A single write whose condition failed raises ``failure()`` (what the condition meant: exists
+    already, not found, changed meanwhile); any other error of the write passes on."""
+    try:
+        yield
+    except (PutError, UpdateError, DeleteError) as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise failure() from None
+        raise
