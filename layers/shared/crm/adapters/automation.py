@@ -29,7 +29,7 @@ from crm.adapters.tables import (
     RuleRecord,
     connection,
 )
-from crm.adapters.transactions import refusal
+from crm.adapters.transactions import condition_failed, refusal
 from crm.domain.errors import Conflict, NotFound, StaleWrite
 from crm.domain.model import Employee, ItemType, Pipeline, Stage, StageSemantic
 from crm.domain.rules import PipelineConfig, Rule
@@ -259,7 +259,7 @@ def save_employee(tenant_id: str, employee: Employee, *, new: bool) -> None:
     try:
         record.save(condition=condition)
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise (Conflict if new else NotFound)(
                 f"employee {employee.id!r} {'exists already' if new else 'does not exist'}"
             ) from None
@@ -318,7 +318,7 @@ def save_item_type(tenant_id: str, item_type: ItemType) -> ItemType:
     try:
         ItemTypeRecord(pk=pk, sk=sk, item_type=data, version=saved.version).save(condition=current)
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise StaleWrite(f"item type {item_type.code!r} changed meanwhile; read it again") from None
         raise
     finally:

@@ -29,7 +29,7 @@ from crm.adapters.along import Write
 from crm.adapters.items import MAX_PAGE, decode_cursor, encode_cursor
 from crm.adapters.readable import readable
 from crm.adapters.tables import AutomationRecord, ItemsTableRecord
-from crm.adapters.transactions import refused_as
+from crm.adapters.transactions import condition_failed, refused_as
 from crm.domain.errors import Conflict, NotFound, StaleWrite
 from crm.domain.forms import Form, TooManySubmissions, tenant_of
 
@@ -94,7 +94,7 @@ def replace(form: Form) -> None:
     try:
         _record(form).save(condition=FormRecord.version == form.version - 1)
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             get(form.tenant_id, form.id, cached=False)
             raise StaleWrite(f"form {form.id!r} changed meanwhile; read it and retry") from None
         raise
@@ -124,7 +124,7 @@ def delete(tenant_id: str, form_id: str) -> None:
     try:
         FormRecord(pk=_pk(tenant_id), sk=form_id).delete(condition=FormRecord.pk.exists())
     except DeleteError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise NotFound(f"there is no form {form_id!r}") from None
         raise
     finally:

@@ -28,7 +28,7 @@ from pynamodb.transactions import TransactWrite
 from crm.adapters.items import ITEM_SK, from_record, item_pk, timeline_record
 from crm.adapters.tables import ItemRecord, ItemsTableRecord, TenantsTableRecord, connection
 from crm.adapters.tenants import TENANT_SK, TenantRecord, identities_of
-from crm.adapters.transactions import refusal, refused_as
+from crm.adapters.transactions import condition_failed, refusal, refused_as
 from crm.domain.errors import Conflict
 from crm.domain.model import Item, TimelineEntry
 from crm.domain.outbound import Sender
@@ -133,7 +133,7 @@ def add_signing_key(tenant_id: str, material: bytes, at: datetime) -> KeyRing:
     try:
         record.save(condition=SigningKeyRecord.pk.does_not_exist())
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         stored = key_ring(tenant_id)
         assert stored is not None, "signing keys, once stored, are never deleted"
@@ -269,7 +269,7 @@ def release(tenant_id: str, message_id: str) -> None:
             condition=SentMailRecord.state == "sending"
         )
     except DeleteError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
 
 

@@ -18,7 +18,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from crm.adapters.readable import readable
 from crm.adapters.tables import AutomationRecord, ItemsTableRecord
-from crm.adapters.transactions import refused_as
+from crm.adapters.transactions import condition_failed, refused_as
 from crm.domain.errors import Conflict, NotFound
 from crm.domain.sites import Site
 
@@ -117,7 +117,7 @@ def replace(site: Site, expected_secret: str) -> None:
     try:
         _record(site).save(condition=SiteRecord.secret == expected_secret)
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         if get(site.tenant_id, site.id) is None:
             raise NotFound(f"site {site.id!r} does not exist") from None
@@ -175,5 +175,5 @@ def undo_visit(
                 expires_at=replaced.expires_at,
             ).save(condition=still_ours)
     except (DeleteError, PutError) as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise

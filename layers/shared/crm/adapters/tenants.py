@@ -10,11 +10,12 @@ import time
 from datetime import datetime
 
 from pynamodb.attributes import UnicodeSetAttribute
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from crm.adapters import warm
 from crm.adapters.tables import TenantsTableRecord
+from crm.adapters.transactions import refused_as
 from crm.domain.errors import Conflict, NotFound
 from crm.domain.keys import ApiKey, Scope, UsageKey
 from crm.domain.model import Tenant
@@ -38,10 +39,6 @@ def _key_sk(key_id: str) -> str:
     return f"{KEY_PREFIX}{key_id}"
 
 
-def _conditional_failure(error: PutError | UpdateError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
-
-
 def create_tenant(
     tenant: Tenant, mailbox_token: str, usage_key: UsageKey | None, senders: SenderIdentities
 ) -> None:
@@ -55,12 +52,8 @@ def create_tenant(
         usage_key=usage_key.value if usage_key else None,
         sender_identities=set(senders.values()) or None,
     )
-    try:
+    with refused_as(lambda: Conflict(f"tenant {tenant.id!r} exists already")):
         record.save(condition=TenantRecord.pk.does_not_exist())
-    except PutError as error:
-        if _conditional_failure(error):
-            raise Conflict(f"tenant {tenant.id!r} exists already") from None
-        raise
 
 
 def _tenant(tenant_id: str, consistent: bool = False) -> TenantRecord | None:
@@ -101,7 +94,7 @@ def usage_key_id(tenant_id: str) -> str | None:
 
 def set_usage_key(tenant_id: str, usage_key: UsageKey) -> None:
     """Records the usage key of a tenant that has none yet."""
-    try:
+    with refused_as(lambda: Conflict(f"tenant {tenant_id!r} does not exist or has a usage key already")):
         TenantsTableRecord(pk=tenant_id, sk=TENANT_SK).update(
             actions=[
                 TenantsTableRecord.usage_key_id.set(usage_key.id),
@@ -109,10 +102,6 @@ def set_usage_key(tenant_id: str, usage_key: UsageKey) -> None:
             ],
             condition=TenantsTableRecord.pk.exists() & TenantsTableRecord.usage_key_id.does_not_exist(),
         )
-    except UpdateError as error:
-        if _conditional_failure(error):
-            raise Conflict(f"tenant {tenant_id!r} does not exist or has a usage key already") from None
-        raise
 
 
 def sender_identities(tenant_id: str) -> SenderIdentities:
@@ -140,12 +129,8 @@ def withdraw_sender_identities(tenant_id: str, withdrawn: SenderIdentities) -> S
 
 def _change_identities(tenant_id: str, action: Action) -> SenderIdentities:
     record = TenantRecord(pk=tenant_id, sk=TENANT_SK)
-    try:
+    with refused_as(lambda: NotFound(f"tenant {tenant_id!r} does not exist")):
         record.update(actions=[action], condition=TenantRecord.pk.exists())
-    except UpdateError as error:
-        if _conditional_failure(error):
-            raise NotFound(f"tenant {tenant_id!r} does not exist") from None
-        raise
     return identities_of(record)
 
 
@@ -201,7 +186,7 @@ def list_keys(tenant_id: str) -> list[ApiKey]:
 
 
 def revoke_key(tenant_id: str, key_id: str, revoked_at: datetime, revoked_by: str) -> None:
-    try:
+    with refused_as(lambda: NotFound(f"API key {key_id!r} does not exist")):
         TenantsTableRecord(pk=tenant_id, sk=_key_sk(key_id)).update(
             actions=[
                 TenantsTableRecord.revoked_at.set(revoked_at.isoformat()),
@@ -209,7 +194,3 @@ def revoke_key(tenant_id: str, key_id: str, revoked_at: datetime, revoked_by: st
             ],
             condition=TenantsTableRecord.pk.exists() & TenantsTableRecord.revoked_at.does_not_exist(),
         )
-    except UpdateError as error:
-        if _conditional_failure(error):
-            raise NotFound(f"API key {key_id!r} does not exist") from None
-        raise

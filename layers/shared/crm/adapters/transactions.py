@@ -55,6 +55,11 @@ def refusal(
     raise error
 
 
+def condition_failed(error: PutError | UpdateError | DeleteError) -> bool:
+    """Whether a single write was refused because its condition did not hold."""
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
 @contextmanager
 def refused_as(failure: Callable[[], CrmError]) -> Iterator[None]:
     """A single write whose condition failed raises ``failure()`` (what the condition meant: exists
@@ -62,6 +67,6 @@ def refused_as(failure: Callable[[], CrmError]) -> Iterator[None]:
     try:
         yield
     except (PutError, UpdateError, DeleteError) as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise failure() from None
         raise
