@@ -89,8 +89,11 @@ class Runtime:
     def start(self) -> None:
         offset = self._start_aws()
         self._load_handlers(offset)
-        self._start_workers()
         self._serve()
+        # What the deployed runner's environment names (the API's public URL, for the tracked links of
+        # robots' mail) is this runtime's own address, known once it listens: before any run arrives.
+        os.environ["PUBLIC_BASE_URL"] = self.api_url
+        self._start_workers()
         if self.options.demo and self.demo is None:
             self.demo = demo.build(self.api_url)
         if self.demo is not None:
@@ -125,6 +128,8 @@ class Runtime:
     def _load_handlers(self, offset: timedelta) -> None:
         # Handlers read their environment when imported (pynamodb binds table names then).
         os.environ.update(self.stack.environment())
+        # Robots' outgoing webhooks may reach receivers on this machine (deployed: public HTTPS only).
+        os.environ["ROBOT_HTTP_ALLOW_LOOPBACK"] = "1"
         self.functions = functions_of(self.stack, self.clients["sqs"])
         for path in [self.stack.root, *{d for f in self.functions.values() for d in f.layer_dirs}]:
             if str(path) not in sys.path:

@@ -222,7 +222,10 @@ class Stack:
             case "AWS::DynamoDB::Table":
                 return {"Ref": name, "Arn": self.arn("dynamodb", f"table/{name}")}
             case "AWS::SQS::Queue":
-                return {"Arn": self.arn("sqs", name), "QueueName": name}
+                # Ref is the queue's URL; moto finds a queue by the account and name in its path,
+                # whatever host the URL names, so the URL AWS would give works against moto too.
+                url = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
+                return {"Arn": self.arn("sqs", name), "QueueName": name, "Ref": url}
             case "AWS::SNS::Topic":
                 arn = self.arn("sns", name)
                 return {"Ref": arn, "TopicArn": arn, "TopicName": name}

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "shared"))
 # Importing the API binds the pynamodb models; names are irrelevant for the document.
-for variable in ("ITEMS_TABLE", "AUTOMATION_TABLE", "TENANTS_TABLE"):
+for variable in ("ITEMS_TABLE", "AUTOMATION_TABLE", "TENANTS_TABLE", "RUNS_TABLE"):
     os.environ.setdefault(variable, "unused")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 

@@ -179,3 +179,58 @@ def test_ingest_tracking_sample_events_open_and_click_the_demo_offer(aws):
     clicked = handler.lambda_handler(load_event("ingest_tracking/click_link.json"), lambda_context())
     assert clicked["statusCode"] == 302 and clicked["headers"]["Location"] == offer
     assert items.get_item("demo", "deal", "1").stage_id == "offer_viewed"
+
+
+def _robot_world():
+    """Tenant demo: a "Welcome" comment robot (id rwelcome) on the first stage of "sales", deal 1
+    created there at the samples' time, and the run queue."""
+    import boto3
+
+    from crm.adapters import automation
+    from crm.domain import clock
+    from crm.domain.rules import Rule, RuleKind
+    from crm.service import configuration, items
+
+    pipeline = configuration.create_pipeline(
+        "demo",
+        {"id": "sales", "item_type": "deal", "name": "Sales", "stages": [{"name": "New"}, {"name": "Won"}]},
+    )
+    robot = Rule(
+        "rwelcome",
+        RuleKind.ROBOT,
+        "add_comment",
+        "Welcome",
+        "new",
+        params={"text": "Welcome, {{ item.title }}"},
+    )
+    automation.save_pipeline("demo", pipeline, pipeline.with_stages(list(pipeline.stages)), put=[robot])
+    clock.use_clock(clock.FixedClock(datetime.fromisoformat("2026-03-02T09:00:00+00:00")))
+    items.create_item("demo", "deal", {"title": "Forklift"})
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    return sqs, sqs.create_queue(QueueName="RobotRunsQueue")["QueueUrl"]
+
+
+def test_robot_planner_and_runner_sample_events_plan_and_run_the_welcome_robot(aws):
+    from crm.domain import clock
+    from crm.service import items
+
+    sqs, runs_queue = _robot_world()
+    try:
+        planner, runner = load_handler("robot_planner"), load_handler("robot_runner")
+        planned = planner.lambda_handler(load_event("robot_planner/item_created.json"), lambda_context())
+        assert planned == {"batchItemFailures": []}
+        (queued,) = drain(sqs, runs_queue)
+        sample = json.loads(load_event("robot_runner/run_due.json")["Records"][0]["body"])
+        assert queued["id"] == sample["id"] and queued["state"] == "queued"
+        ran = runner.lambda_handler(load_event("robot_runner/run_due.json"), lambda_context())
+        assert ran == {"batchItemFailures": []}
+        timeline, _ = items.timeline("demo", "deal", "1", 10, None)
+        assert [e.data["text"] for e in timeline if e.kind.value == "comment"] == ["Welcome, Forklift"]
+    finally:
+        clock.use_clock(clock.SystemClock())
+
+
+def test_robot_sweeper_sample_event_sweeps(aws):
+    sweeper = load_handler("robot_sweeper")
+    answer = sweeper.lambda_handler(load_event("robot_sweeper/tick.json"), lambda_context())
+    assert answer["sent"] == 0 and answer["minutes"] >= 1

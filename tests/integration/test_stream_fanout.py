@@ -72,8 +72,10 @@ def test_item_writes_reach_the_bus_as_item_events(bus):
         "cause_ref": "anna",
         "chain": [],
     }
-    # The template's rule routes only StageChanged to the robot planner's queue.
-    assert [e["detail"]["to_stage"] for e in drain(sqs, queues["stage-changed"])] == ["offer"]
+    # The template's rule routes the stage entries (created in a stage, moved to one) to the robot
+    # planner's queue, and nothing else.
+    entries = [(e["detail-type"], e["detail"]["stage_id"]) for e in drain(sqs, queues["stage-changed"])]
+    assert sorted(entries) == [("ItemCreated", "new"), ("StageChanged", "offer")]
 
 
 def new_leads_stream(count: int) -> dict:

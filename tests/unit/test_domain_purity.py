@@ -1,5 +1,5 @@
-"""The domain core and the trigger types stay free of AWS and persistence libraries: adapters
-translate from outside."""
+"""The domain core and the trigger and robot types stay free of AWS and persistence libraries:
+adapters translate from outside."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "shared"
 DOMAIN = LAYER / "crm" / "domain"
-# Trigger types are pure too: a dry run or a replay decides with them, touching nothing.
+# Trigger types are pure too: a dry run or a replay decides with them, touching nothing. Robot
+# types act only through the ports of their context, so they are tested on fakes.
 TRIGGERS = LAYER / "crm" / "triggers"
+ROBOTS = LAYER / "crm" / "robots"
 FORBIDDEN = ("boto3", "botocore", "pynamodb", "aws_lambda_powertools", "moto")
 
-SOURCES = sorted([*DOMAIN.rglob("*.py"), *TRIGGERS.rglob("*.py")])
+SOURCES = sorted([*DOMAIN.rglob("*.py"), *TRIGGERS.rglob("*.py"), *ROBOTS.rglob("*.py")])
 MODULES = [
     ".".join(path.relative_to(LAYER).with_suffix("").parts).removesuffix(".__init__") for path in SOURCES
 ]
@@ -43,6 +45,7 @@ def top(name: str) -> str:
 def test_the_domain_has_sources():
     assert {"crm.domain.conditions", "crm.domain.transitions", "crm.domain.rules"} <= set(MODULES)
     assert {"crm.domain.triggering", "crm.triggers", "crm.triggers.field_changed"} <= set(MODULES)
+    assert {"crm.domain.robots", "crm.robots", "crm.robots.send_email"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
@@ -52,8 +55,13 @@ def test_no_domain_module_imports_aws_or_persistence_libraries(path):
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_the_domain_imports_nothing_of_crm_outside_the_domain(path):
-    # The domain imports only itself; trigger types import the domain and each other.
-    allowed = ("crm.domain",) if path.is_relative_to(DOMAIN) else ("crm.domain", "crm.triggers")
+    # The domain imports only itself; trigger and robot types import the domain and their kind.
+    if path.is_relative_to(DOMAIN):
+        allowed: tuple[str, ...] = ("crm.domain",)
+    elif path.is_relative_to(TRIGGERS):
+        allowed = ("crm.domain", "crm.triggers")
+    else:
+        allowed = ("crm.domain", "crm.robots")
     outside = {
         n
         for n in imported(path)

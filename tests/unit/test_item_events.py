@@ -35,7 +35,24 @@ def test_a_new_item_is_created():
     item = deal()
     [event] = item_events("acme", None, item, RECORD)
     assert event.detail_type == "ItemCreated"
-    assert event.detail == head(item, RECORD) | {"title": "Ten laptops", "at": T0.isoformat()}
+    assert event.detail == head(item, RECORD) | {
+        "title": "Ten laptops",
+        "cause": None,
+        "cause_ref": None,
+        "chain": [],
+        "at": T0.isoformat(),
+    }
+
+
+def test_an_item_a_robot_created_carries_the_robots_cause_and_chain():
+    # A robot copying items: the copy's robots continue the chain, so copies of copies stop.
+    item = deal(last_change=Cause(CauseKind.ROBOT, "copy", ("trigger:paid",)))
+    [event] = item_events("acme", None, item, RECORD)
+    assert (event.detail["cause"], event.detail["cause_ref"], event.detail["chain"]) == (
+        "robot",
+        "copy",
+        ["trigger:paid"],
+    )
 
 
 def test_a_deleted_item_is_deleted():

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from crm.domain.delays import DelayUnit
 from crm.domain.errors import Invalid
 from crm.domain.model import Pipeline, StageSemantic, Tenant, check_id, slug
 from crm.domain.rules import Delay, DelayKind, PipelineConfig, Repeat, Retry, Rule, RuleKind
@@ -192,7 +193,12 @@ def test_a_robot_takes_delay_retry_repeat_and_after_previous():
         repeat=Repeat(60, 5),
         after_previous=True,
     )
-    assert (robot.delay.minutes, robot.retry.attempts, robot.repeat.times) == (30, 3, 5)
+    assert (robot.delay.amount, robot.delay.unit, robot.retry.attempts, robot.repeat.times) == (
+        30,
+        DelayUnit.MINUTES,
+        3,
+        5,
+    )
 
 
 def test_a_trigger_may_allow_moving_backwards():
@@ -219,7 +225,7 @@ def test_allow_backwards_is_refused_on_a_robot():
 
 
 def test_an_immediate_delay_is_the_default():
-    assert Delay() == Delay(DelayKind.IMMEDIATE, 0, None, False)
+    assert Delay() == Delay(DelayKind.IMMEDIATE, 0, DelayUnit.MINUTES, None, None, False)
 
 
 def test_delay_minutes_are_not_negative():
@@ -229,7 +235,7 @@ def test_delay_minutes_are_not_negative():
 
 @pytest.mark.parametrize("kind", [DelayKind.BEFORE_FIELD, DelayKind.AFTER_FIELD])
 def test_a_delay_relative_to_a_field_names_the_field(kind):
-    assert Delay(kind, 60, "deadline").field == "deadline"
+    assert Delay(kind, 60, field="deadline").field == "deadline"
     with pytest.raises(Invalid, match="needs field"):
         Delay(kind, 60)
 
@@ -237,7 +243,7 @@ def test_a_delay_relative_to_a_field_names_the_field(kind):
 @pytest.mark.parametrize("kind", [DelayKind.IMMEDIATE, DelayKind.AFTER])
 def test_other_delays_take_no_field(kind):
     with pytest.raises(Invalid, match="takes no field"):
-        Delay(kind, 5, "deadline")
+        Delay(kind, 5, field="deadline")
 
 
 @pytest.mark.parametrize(("attempts", "backoff"), [(0, 1), (10, 86_400), (3, 60)])

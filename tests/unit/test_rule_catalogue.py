@@ -33,8 +33,20 @@ class Nothing(BaseModel):
     pass
 
 
-SEND_EMAIL = RuleType("send_email", ROBOT, "Send email", SendEmail, "Mails the client or an employee")
-WEBHOOK_ROBOT = RuleType("webhook", ROBOT, "Call a webhook", Webhook)
+def runs_doing_nothing(context, item, params) -> dict:
+    return {}
+
+
+SEND_EMAIL = RuleType(
+    "send_email",
+    ROBOT,
+    "Send email",
+    SendEmail,
+    "Mails the client or an employee",
+    run=runs_doing_nothing,
+    outputs=Nothing,
+)
+WEBHOOK_ROBOT = RuleType("webhook", ROBOT, "Call a webhook", Webhook, run=runs_doing_nothing, outputs=Nothing)
 
 
 def every_event(data: Nothing, params: Nothing) -> bool:
@@ -82,7 +94,9 @@ def test_types_are_listed_by_kind_and_code(catalogue):
 
 def test_a_type_is_registered_once(catalogue):
     with pytest.raises(ValueError, match="robot type send_email is registered twice"):
-        catalogue.register(RuleType("send_email", ROBOT, "Another mailer", Nothing))
+        catalogue.register(
+            RuleType("send_email", ROBOT, "Another mailer", Nothing, run=runs_doing_nothing, outputs=Nothing)
+        )
     assert catalogue.get(ROBOT, "send_email") is SEND_EMAIL
 
 
@@ -148,6 +162,7 @@ def test_a_type_describes_itself_with_its_params_schema():
         "kind": "robot",
         "title": "Send email",
         "description": "Mails the client or an employee",
+        "outputs_schema": Nothing.model_json_schema(),
     }
     assert description["params_schema"]["required"] == ["recipient", "subject"]
     assert set(description["params_schema"]["properties"]) == {"recipient", "subject", "attach_invoice"}
@@ -158,3 +173,20 @@ def test_every_type_in_the_application_catalogue_describes_itself():
         described = rule_type.describe()
         assert described["kind"] in ("trigger", "robot")
         assert described["params_schema"]["type"] == "object"
+
+
+def test_a_robot_type_says_how_it_runs_and_what_it_outputs_and_a_trigger_type_does_not():
+    with pytest.raises(ValueError, match="a robot type has run and outputs"):
+        RuleType("send_sms", ROBOT, "Send SMS", Nothing)
+    with pytest.raises(ValueError, match="a robot type has run and outputs"):
+        RuleType(
+            "opened",
+            TRIGGER,
+            "Opened",
+            Nothing,
+            "",
+            Nothing,
+            every_event,
+            run=runs_doing_nothing,
+            outputs=Nothing,
+        )

@@ -440,29 +440,43 @@ def create(
     transact(add, companions, stale)
 
 
-def replace_item(
-    tenant_id: str, before: Item, after: Item, entry: TimelineEntry, basis: Basis | None = None
+def add_replacement(
+    actions: Actions,
+    tenant_id: str,
+    before: Item,
+    after: Item,
+    entries: Sequence[TimelineEntry],
+    basis: Basis | None = None,
 ) -> None:
-    """Writes ``after`` if the stored item is still at ``before.version`` (and, when given, ``basis``
-    is still current); StaleWrite otherwise, and nothing is written."""
+    """To ``actions``: ``after`` written if the stored item is still at ``before.version`` (and,
+    when given, ``basis`` is still current), with its timeline ``entries`` and contact records."""
     old_keys = contact_keys(before.emails, before.phones)
     new_keys = contact_keys(after.emails, after.phones)
     # The index records carry the item's summary, which a stage move or a change of fields leaves
     # as it is: they are rewritten only when it changes (a new title), not on every write, which
     # would cost a write per contact (up to 40) on every move.
     rewritten = new_keys if ItemSummary.of(after) != ItemSummary.of(before) else new_keys - old_keys
-
-    def add(actions: Actions) -> None:
-        actions.put(to_record(tenant_id, after), ItemRecord.version == before.version)
+    actions.put(to_record(tenant_id, after), ItemRecord.version == before.version)
+    for entry in entries:
         actions.put(timeline_record(tenant_id, after, entry))
-        for contact in _contact_records(tenant_id, after, rewritten):
-            actions.put(contact)
-        for contact in _contact_records(tenant_id, after, old_keys - new_keys):
-            actions.delete(contact)
-        if basis is not None:
-            _check_basis(actions, tenant_id, after, basis)
+    for contact in _contact_records(tenant_id, after, rewritten):
+        actions.put(contact)
+    for contact in _contact_records(tenant_id, after, old_keys - new_keys):
+        actions.delete(contact)
+    if basis is not None:
+        _check_basis(actions, tenant_id, after, basis)
 
-    transact(add, None, StaleWrite(f"{after.ref} or its pipeline changed meanwhile; read it again"))
+
+def replace_item(
+    tenant_id: str, before: Item, after: Item, entry: TimelineEntry, basis: Basis | None = None
+) -> None:
+    """Writes ``after`` if the stored item is still at ``before.version`` (and, when given, ``basis``
+    is still current); StaleWrite otherwise, and nothing is written."""
+    transact(
+        lambda actions: add_replacement(actions, tenant_id, before, after, [entry], basis),
+        None,
+        StaleWrite(f"{after.ref} or its pipeline changed meanwhile; read it again"),
+    )
 
 
 def add_entry(tenant_id: str, item: Item, entry: TimelineEntry) -> None:

@@ -270,3 +270,23 @@ def tenant_journal(
 ) -> tuple[list[dict[str, Any]], str | None]:
     condition = None if source is None else JournalRecord.source == source
     return _page(tenant_pk(tenant_id), "", since, condition, limit, cursor)
+
+
+def run_records(tenant_id: str, entry: Mapping[str, Any], at: datetime) -> list[JournalRecord]:
+    """A robot run's journal entry (``crm.service.robots``: what ran, with which inputs, outputs,
+    error, attempt and duration) on its item and on its pipeline, where the rule filter finds it."""
+    common = {
+        "kind": "journal",
+        "tenant_id": tenant_id,
+        "at": at.isoformat(),
+        "entry": dict(entry),
+        "source": "robot",
+        "outcome": entry["state"],
+        "rule_ids": [entry["robot_id"]],
+        "expires_at": int((at + KEPT).timestamp()),
+    }
+    sk = f"{_time(at)}#{entry['id']}"
+    return [
+        JournalRecord(pk=item_pk(tenant_id, *entry["item"].split("/", 1)), sk=ITEM_PREFIX + sk, **common),
+        JournalRecord(pk=pipeline_journal_pk(tenant_id, entry["pipeline_id"]), sk=sk, **common),
+    ]

@@ -30,6 +30,8 @@ Automation table
 Tenants table
     tenant     pk={tenant}                    sk=TENANT
     API key    pk={tenant}                    sk=APIKEY#{key id}
+Runs table (robot runs, their due index, the throttle's tokens, the sweeper's cursor):
+    see ``crm.adapters.runs``, whose records subclass ``RunsTableRecord``
 """
 
 from __future__ import annotations
@@ -295,6 +297,17 @@ class EmployeeRecord(AutomationRecord):
 class ItemTypeRecord(AutomationRecord):
     item_type = JSONAttribute()
     version = NumberAttribute(null=True)  # absent on records written before types had versions
+
+
+# ---------------------------------------------------------------- runs table
+
+
+class RunsTableRecord(Model):
+    class Meta(_Meta):
+        table_name = _table("RUNS_TABLE")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
 
 
 # ---------------------------------------------------------------- tenants table

@@ -21,9 +21,12 @@ from crm.api import (
     journal,
     keys,
     mailbox,
+    notifications,
     pipelines,
+    robot_settings,
     sites,
     sources,
+    tasks,
     types,
 )
 from crm.api.http import (
@@ -53,8 +56,8 @@ VERSION = "0.1.0"
 logger = Logger(child=True)
 
 app = Resolver()
-# App triggers, sources, forms, hooks and sites before automation: their literal paths win over
-# /automation/{type}/{pipeline}.
+# App triggers, sources, robot settings, forms, hooks and sites before automation: their literal
+# paths win over /automation/{type}/{pipeline}.
 for module in (
     employees,
     types,
@@ -63,6 +66,7 @@ for module in (
     journal,
     app_triggers,
     sources,
+    robot_settings,
     forms,
     hooks,
     sites,
@@ -72,6 +76,8 @@ for module in (
     bookings,
     emails,
     activities,
+    tasks,
+    notifications,
 ):
     app.include_router(module.router)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm.domain.keys import ApiKey, Scope
 from crm.domain.model import (
@@ -26,8 +26,16 @@ from crm.domain.model import (
     Pipeline,
     TimelineEntry,
 )
+from crm.domain.robot_settings import (
+    DEFAULT_RUNS_PER_MINUTE,
+    MAX_DATES,
+    MAX_RUNS_PER_MINUTE,
+    RobotSettings,
+    WorkSchedule,
+)
 from crm.domain.rules import Rule
 from crm.domain.trigger_events import EVENT_ID_PATTERN
+from crm.domain.work import Notification, Task
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -363,11 +371,38 @@ class TimelinePage(BaseModel):
 # ---------------------------------------------------------------- automation rules
 
 
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
+DelayAmount = Annotated[int, Field(strict=True, ge=0, le=525_600)]
+
+
 class DelayIn(Body):
-    kind: Literal["immediate", "after", "before_field", "after_field"] = "immediate"
-    minutes: Annotated[int, Field(strict=True, ge=0, le=525_600)] = 0
-    field: Annotated[str, Field(max_length=64)] | None = None
-    working_time: Flag = False
+    """When the robot runs: at once, after the stage was entered (or the previous robot ended),
+    before or after a date field's value, or at a time of day; optionally only in working time."""
+
+    kind: Literal["immediate", "after", "before_field", "after_field", "at_time"] = "immediate"
+    amount: DelayAmount = Field(0, description="in units; at most a year")
+    unit: Literal["minutes", "hours", "days"] = Field(
+        "minutes", description="days: calendar days in the tenant's time zone (the same clock time)"
+    )
+    minutes: DelayAmount | None = Field(
+        None, description="amount in minutes (the old form)", json_schema_extra={"deprecated": True}
+    )
+    field: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="before_field and after_field: the date or date-time field"
+    )
+    time_of_day: ClockTime | None = Field(None, description="at_time: HH:MM in the tenant's time zone")
+    working_time: Flag = Field(
+        False,
+        description="shift the due time into the tenant's working time (GET /automation/robot-settings)",
+    )
+
+    @model_validator(mode="after")
+    def _minutes_are_an_amount(self) -> DelayIn:
+        if self.minutes is not None:
+            if {"amount", "unit"} & self.model_fields_set:
+                raise ValueError("give amount and unit, or minutes, not both")
+            self.amount, self.minutes = self.minutes, None
+        return self
 
 
 class RetryIn(Body):
@@ -406,6 +441,9 @@ class RobotIn(Body):
     after_previous: Flag = False
     retry: RetryIn = RetryIn()
     repeat: RepeatIn | None = None
+    continue_on_failure: Flag = Field(False, description="the robots after it run even if it failed")
+    allow_repeat: Flag = Field(False, description="run again each time the item comes back to the stage")
+    active: Flag = True
 
 
 class CopyIn(Body):
@@ -428,6 +466,9 @@ class RuleOut(BaseModel):
     after_previous: bool
     retry: dict[str, Any]
     repeat: dict[str, Any] | None
+    continue_on_failure: bool
+    allow_repeat: bool
+    active: bool
 
     @classmethod
     def of(cls, rule: Rule) -> RuleOut:
@@ -446,6 +487,7 @@ class RuleTypeOut(BaseModel):
     title: str
     description: str
     params_schema: dict[str, Any]
+    outputs_schema: dict[str, Any] | None = None
 
 
 # ---------------------------------------------------------------- API keys
@@ -595,3 +637,130 @@ class AppliedOut(BaseModel):
     rule_id: str | None = Field(description="the trigger that moved it")
     rule_name: str | None
     run_as: str | None = Field(description="the employee the move is recorded as made by")
+
+
+# ---------------------------------------------------------------- robot settings
+
+
+class WorkingHoursBody(Body):
+    start: ClockTime
+    end: Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", examples=["18:00"])] = (
+        Field(description="after start; 24:00 is the end of the day")
+    )
+
+
+DayHours = Annotated[WorkingHoursBody | None, Field(description="null or left out: no working time that day")]
+
+
+class WeekBody(Body):
+    mon: DayHours = None
+    tue: DayHours = None
+    wed: DayHours = None
+    thu: DayHours = None
+    fri: DayHours = None
+    sat: DayHours = None
+    sun: DayHours = None
+
+
+class HolidaysBody(Body):
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", examples=["DE"])] = Field(
+        description="ISO 3166-1 alpha-2 code of the country whose public holidays are days off"
+    )
+    subdivision: Annotated[str, Field(min_length=1, max_length=10, examples=["BY"])] | None = Field(
+        None, description="ISO 3166-2 code of a state or region, without the country part"
+    )
+
+
+IsoDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", examples=["2026-12-31"])]
+Dates = Annotated[list[IsoDate], Field(max_length=MAX_DATES)]
+DEFAULT_SCHEDULE = WorkSchedule()
+
+
+class WorkScheduleBody(Body):
+    time_zone: TimeZone = Field(DEFAULT_SCHEDULE.time_zone, description="IANA time zone, like Europe/Berlin")
+    working_hours: WeekBody = WeekBody.model_validate(DEFAULT_SCHEDULE.to_dict()["working_hours"])
+    holidays: HolidaysBody | None = Field(None, description="null: no public holidays")
+    days_off: Dates = Field([], description="extra days without work")
+    working_days: Dates = Field(
+        [],
+        description="extra working days (a weekend or holiday worked): that weekday's hours, or those "
+        "most weekdays have",
+    )
+
+
+RunsPerMinute = Annotated[int, Field(strict=True, ge=1, le=MAX_RUNS_PER_MINUTE)]
+
+
+class RobotSettingsIn(Body):
+    schedule: WorkScheduleBody = Field(
+        WorkScheduleBody(), description="the working time of robots delayed to working time"
+    )
+    runs_per_minute: RunsPerMinute = Field(
+        DEFAULT_RUNS_PER_MINUTE,
+        description="the tenant's robot runs a minute at most; the others wait their turn, none is dropped",
+    )
+
+
+class RobotSettingsOut(BaseModel):
+    schedule: WorkScheduleBody
+    runs_per_minute: int
+    updated_at: datetime | None = Field(description="null: never set, the defaults apply")
+
+    @classmethod
+    def of(cls, settings: RobotSettings) -> RobotSettingsOut:
+        return cls.model_validate(settings.to_dict())
+
+
+# ---------------------------------------------------------------- tasks and notifications
+
+
+class TaskOut(BaseModel):
+    id: str
+    item: ItemRefOut
+    kind: Literal["task", "call", "meeting"]
+    assignee_id: str
+    title: str
+    description: str
+    deadline: datetime = Field(description="a call's or meeting's end")
+    priority: Literal["low", "normal", "high"]
+    status: Literal["open", "done"]
+    overdue: bool = Field(description="past its deadline while open, or done after it")
+    starts_at: datetime | None = Field(description="a call's or meeting's start")
+    place: str | None = Field(description="a meeting's place")
+    created_at: datetime
+    created_by: str = Field(description='"robot:{robot id}"')
+    completed_at: datetime | None
+    completed_by: str | None = Field(description="the employee who completed it, if named")
+
+    @classmethod
+    def of(cls, task: Task, now: datetime) -> TaskOut:
+        return cls.model_validate(task.to_dict() | {"overdue": task.overdue(now)})
+
+
+class TaskPage(BaseModel):
+    tasks: list[TaskOut]
+    cursor: str | None = None
+
+
+class CompleteTaskIn(Body):
+    by: Id | None = Field(None, description="the employee completing it (active)")
+
+
+class NotificationOut(BaseModel):
+    id: str
+    employee_id: str
+    text: str
+    item: ItemRefOut | None
+    unread: bool
+    created_at: datetime
+    created_by: str = Field(description='"robot:{robot id}"')
+    read_at: datetime | None
+
+    @classmethod
+    def of(cls, notification: Notification) -> NotificationOut:
+        return cls.model_validate(notification.to_dict() | {"unread": notification.unread})
+
+
+class NotificationPage(BaseModel):
+    notifications: list[NotificationOut]
+    cursor: str | None = None

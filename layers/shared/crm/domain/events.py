@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crm.domain.model import Item
+from crm.domain.errors import Invalid
+from crm.domain.model import CauseKind, Item
 
 SOURCE = "crm.items"
+AUTOMATION = (CauseKind.TRIGGER, CauseKind.ROBOT)
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,12 @@ def _head(tenant_id: str, item: Item, event_id: str) -> dict[str, Any]:
 
 def item_events(tenant_id: str, before: Item | None, after: Item | None, event_id: str) -> list[ItemEvent]:
     if before is None and after is not None:
+        cause = after.last_change  # automation that created it (a robot copying an item), if any
         detail = _head(tenant_id, after, event_id) | {
             "title": after.title,
+            "cause": None if cause is None else cause.kind.value,
+            "cause_ref": None if cause is None else cause.ref,
+            "chain": [] if cause is None else list(cause.chain),
             "at": after.created_at.isoformat(),
         }
         return [ItemEvent("ItemCreated", detail)]
@@ -68,3 +74,23 @@ def item_events(tenant_id: str, before: Item | None, after: Item | None, event_i
         }
         events.append(ItemEvent("StageChanged", detail))
     return events
+
+
+def continued_chain(cause: Any, ref: Any, chain: Any) -> tuple[str, ...]:
+    """The chain that what an event causes continues, from the event's ``cause``, ``cause_ref`` and
+    ``chain``: a change made by automation (a trigger or a robot) passes its chain on, one cause
+    longer, so that automation firing itself stops at the transition policy's bound; a person's
+    change starts none. Invalid for values the fan-out could not have published."""
+    if not isinstance(chain, list) or not all(isinstance(link, str) for link in chain):
+        raise Invalid("detail.chain: a list of texts")
+    if ref is not None and not isinstance(ref, str):
+        raise Invalid("detail.cause_ref: a text or null")
+    if cause is None:  # published before events carried their cause
+        return ()
+    try:
+        kind = CauseKind(cause)
+    except ValueError:
+        raise Invalid(f"detail.cause: one of {[k.value for k in CauseKind]} or null") from None
+    if kind not in AUTOMATION:
+        return ()
+    return (*chain, kind.value if ref is None else f"{kind.value}:{ref}")

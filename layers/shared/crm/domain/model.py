@@ -488,6 +488,7 @@ class TimelineKind(StrEnum):
     EMAIL_RECEIVED = "email_received"
     EMAIL_SENT = "email_sent"  # mail sent from the CRM to the item's contact
     ACTIVITY = "activity"  # a call or an email an employee logged
+    TASK_COMPLETED = "task_completed"  # a task on the item was done
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from crm.domain import conditions
 from crm.domain.conditions import Condition
+from crm.domain.delays import Delay, DelayKind  # noqa: F401 - DelayKind: importable from here too
 from crm.domain.errors import Invalid
 from crm.domain.model import Pipeline
 from crm.domain.trigger_events import TriggerEvent
@@ -43,7 +44,8 @@ class RuleType:
 
     A trigger type says which events fire it: ``event_data`` is the model of the data its events
     carry, ``match`` tests that data against one trigger's params (both validated by ``matches``).
-    Robot types carry neither; they will carry how they run."""
+    A robot type says how it runs: ``run(context, item, params)`` (``crm.domain.robots``) answers
+    its outputs, of the model ``outputs``, which later robots of the stage read in their templates."""
 
     code: str
     kind: RuleKind
@@ -52,6 +54,8 @@ class RuleType:
     description: str = ""
     event_data: type[BaseModel] | None = None
     match: Callable[[Any, Any], bool] | None = None
+    run: Callable[..., Any] | None = None
+    outputs: type[BaseModel] | None = None
 
     def __post_init__(self) -> None:
         trigger = self.kind is RuleKind.TRIGGER
@@ -59,6 +63,22 @@ class RuleType:
             raise ValueError(
                 f"{self.kind} type {self.code}: a trigger type has event_data and match, a robot neither"
             )
+        if (self.run is not None) is trigger or (self.outputs is not None) is trigger:
+            raise ValueError(
+                f"{self.kind} type {self.code}: a robot type has run and outputs, a trigger neither"
+            )
+
+    def params_of(self, params: dict[str, Any]) -> Any:
+        """The stored ``params`` of one rule of this type, as its params model."""
+        return _validated(self.params, params, "params", f"{self.kind} type {self.code!r}")
+
+    def outputs_of(self, outputs: Any) -> dict[str, Any]:
+        """A robot's answer as its outputs model says, in JSON form; Invalid otherwise (a robot's bug)."""
+        if self.outputs is None:
+            raise TypeError(f"{self.kind} type {self.code} has no outputs")
+        return _validated(self.outputs, dict(outputs), "outputs", f"robot type {self.code!r}").model_dump(
+            mode="json"
+        )
 
     def matches(self, event: TriggerEvent, params: dict[str, Any]) -> bool:
         """True if ``event`` fires a trigger of this type with these (stored) ``params``; Invalid if
@@ -77,6 +97,7 @@ class RuleType:
             "title": self.title,
             "description": self.description,
             "params_schema": self.params.model_json_schema(),
+            "outputs_schema": self.outputs.model_json_schema() if self.outputs else None,
         }
 
 
@@ -107,28 +128,6 @@ class Catalogue:
 
 
 CATALOGUE = Catalogue()
-
-
-class DelayKind(StrEnum):
-    IMMEDIATE = "immediate"
-    AFTER = "after"  # N minutes after entering the stage
-    BEFORE_FIELD = "before_field"  # N minutes before a date field's value
-    AFTER_FIELD = "after_field"  # N minutes after a date field's value
-
-
-@dataclass(frozen=True)
-class Delay:
-    kind: DelayKind = DelayKind.IMMEDIATE
-    minutes: int = 0
-    field: str | None = None
-    working_time: bool = False
-
-    def __post_init__(self) -> None:
-        if self.minutes < 0:
-            raise Invalid("delay minutes must not be negative")
-        needs_field = self.kind in (DelayKind.BEFORE_FIELD, DelayKind.AFTER_FIELD)
-        if needs_field != (self.field is not None):
-            raise Invalid(f"a {self.kind} delay {'needs' if needs_field else 'takes no'} field")
 
 
 @dataclass(frozen=True)
@@ -169,16 +168,27 @@ class Rule:
     # triggers
     allow_backwards: bool = False
     # robots
-    delay: Delay = Delay()
+    delay: Delay = field(default_factory=Delay)
     after_previous: bool = False
     retry: Retry = Retry()
     repeat: Repeat | None = None
+    continue_on_failure: bool = False  # the robots after it in the chain run even if it failed
+    allow_repeat: bool = False  # run again when the item comes back to the stage
+    active: bool = True
 
     def __post_init__(self) -> None:
         if self.kind is RuleKind.TRIGGER and (
-            self.delay != Delay() or self.after_previous or self.retry != Retry() or self.repeat
+            self.delay != Delay()
+            or self.after_previous
+            or self.retry != Retry()
+            or self.repeat
+            or self.continue_on_failure
+            or self.allow_repeat
         ):
-            raise Invalid("delay, after_previous, retry and repeat are robot settings")
+            raise Invalid(
+                "delay, after_previous, retry, repeat, continue_on_failure and allow_repeat "
+                "are robot settings"
+            )
         if self.kind is RuleKind.ROBOT and self.allow_backwards:
             raise Invalid("allow_backwards is a trigger setting")
 
@@ -194,22 +204,19 @@ class Rule:
             "run_as": self.run_as,
             "sort": self.sort,
             "allow_backwards": self.allow_backwards,
-            "delay": {
-                "kind": self.delay.kind.value,
-                "minutes": self.delay.minutes,
-                "field": self.delay.field,
-                "working_time": self.delay.working_time,
-            },
+            "delay": self.delay.to_dict(),
             "after_previous": self.after_previous,
             "retry": {"attempts": self.retry.attempts, "backoff_seconds": self.retry.backoff_seconds},
             "repeat": {"every_minutes": self.repeat.every_minutes, "times": self.repeat.times}
             if self.repeat
             else None,
+            "continue_on_failure": self.continue_on_failure,
+            "allow_repeat": self.allow_repeat,
+            "active": self.active,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rule:
-        delay = data.get("delay") or {}
         return cls(
             id=data["id"],
             kind=RuleKind(data["kind"]),
@@ -221,15 +228,13 @@ class Rule:
             run_as=data.get("run_as"),
             sort=int(data.get("sort", 0)),
             allow_backwards=bool(data.get("allow_backwards")),
-            delay=Delay(
-                DelayKind(delay.get("kind", "immediate")),
-                int(delay.get("minutes", 0)),
-                delay.get("field"),
-                bool(delay.get("working_time")),
-            ),
+            delay=Delay.from_dict(data.get("delay") or {}),
             after_previous=bool(data.get("after_previous")),
             retry=Retry(**data["retry"]) if data.get("retry") else Retry(),
             repeat=Repeat(**data["repeat"]) if data.get("repeat") else None,
+            continue_on_failure=bool(data.get("continue_on_failure")),
+            allow_repeat=bool(data.get("allow_repeat")),
+            active=data.get("active", True) is not False,
         )
 
 

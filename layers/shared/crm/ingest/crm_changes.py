@@ -29,9 +29,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
+from crm import batches
 from crm.domain.errors import Invalid
 from crm.domain.events import SOURCE as ITEM_EVENTS
-from crm.domain.model import CauseKind
+from crm.domain.events import continued_chain
 from crm.domain.trigger_events import MAX_DATA_BYTES, ItemRef, TriggerEvent
 from crm.service import crm_changes
 from crm.service.triggers import Applied, apply_trigger_event
@@ -44,7 +45,6 @@ SOURCE = "crm_changes"
 DETAIL_TYPE = "ItemUpdated"
 RESPONSIBLE = "responsible_id"
 CUSTOM_FIELD = "fields."  # how the fan-out names a custom field's change: fields.<code>
-AUTOMATION = (CauseKind.TRIGGER, CauseKind.ROBOT)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class ItemUpdate:
             pipeline_id=detail["pipeline_id"],
             at=at,
             changes=_changes(detail.get("changes")),
-            chain=_chain(detail.get("cause"), detail.get("cause_ref"), detail.get("chain", [])),
+            chain=continued_chain(detail.get("cause"), detail.get("cause_ref"), detail.get("chain", [])),
         )
 
     def event(self, type_code: str, data: BaseModel) -> TriggerEvent:
@@ -110,22 +110,6 @@ def _changes(changes: Any) -> dict[str, Mapping[str, Any]]:
             raise Invalid(f"detail.changes.{name}: an object with old and new")
         named[name.removeprefix(CUSTOM_FIELD)] = change
     return named
-
-
-def _chain(cause: Any, ref: Any, chain: Any) -> tuple[str, ...]:
-    if not isinstance(chain, list) or not all(isinstance(link, str) for link in chain):
-        raise Invalid("detail.chain: a list of texts")
-    if ref is not None and not isinstance(ref, str):
-        raise Invalid("detail.cause_ref: a text or null")
-    if cause is None:  # published before updates carried their cause
-        return ()
-    try:
-        kind = CauseKind(cause)
-    except ValueError:
-        raise Invalid(f"detail.cause: one of {[k.value for k in CauseKind]} or null") from None
-    if kind not in AUTOMATION:
-        return ()
-    return (*chain, kind.value if ref is None else f"{kind.value}:{ref}")
 
 
 def _data[T: BaseModel](model: type[T], values: dict[str, Any], what: str) -> T:
@@ -183,19 +167,4 @@ def handle(body: str) -> list[Applied]:
 def handle_batch(records: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]]:
     """An SQS batch: each message applied on its own; those that fail are reported
     (``ReportBatchItemFailures``), so that SQS delivers only them again."""
-    failed = []
-    for record in records:
-        message_id = record.get("messageId", "")
-        try:
-            handle(record.get("body"))
-        except Invalid as error:
-            logger.error(
-                "not an item update the CRM can apply", extra={"message_id": message_id, "error": str(error)}
-            )
-            failed.append(message_id)
-        except Exception:
-            logger.exception(
-                "item update not applied; SQS delivers it again", extra={"message_id": message_id}
-            )
-            failed.append(message_id)
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+    return batches.each(records, handle, logger, "an item update")

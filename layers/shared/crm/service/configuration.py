@@ -8,8 +8,9 @@ from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# Imported for its effect: every trigger type registers in CATALOGUE, which rules are validated against.
-from crm import triggers  # noqa: F401
+# Imported for their effect: every trigger and robot type registers in CATALOGUE, which rules are
+# validated against.
+from crm import robots, triggers  # noqa: F401
 from crm.adapters import app_triggers, automation, items
 from crm.domain import conditions
 from crm.domain.contacts import normal_email, normal_phone
@@ -27,7 +28,7 @@ from crm.domain.model import (
     check_id,
     slug,
 )
-from crm.domain.rules import CATALOGUE, Delay, DelayKind, PipelineConfig, Repeat, Retry, Rule, RuleKind
+from crm.domain.rules import CATALOGUE, Delay, PipelineConfig, Repeat, Retry, Rule, RuleKind
 from crm.triggers.app_trigger import APP_TRIGGER
 
 # ---------------------------------------------------------------- employees
@@ -64,7 +65,8 @@ def _employee(tenant_id: str, employee_id: str, values: dict[str, Any]) -> Emplo
     time_zone = values.get("time_zone") or "UTC"
     try:
         ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a folder of the zone database ("Europe") is no zone.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise Invalid(f"{time_zone!r} is not an IANA time zone (like Europe/Berlin)") from None
     return Employee(
         id=employee_id,
@@ -393,16 +395,27 @@ def _rule(tenant_id: str, pipeline: Pipeline, kind: RuleKind, rule_id: str, valu
         run_as=values.get("run_as"),
         sort=values.get("sort") or 0,
         allow_backwards=bool(values.get("allow_backwards")),
-        delay=Delay(
-            DelayKind(delay.get("kind", "immediate")),
-            delay.get("minutes", 0),
-            delay.get("field"),
-            delay.get("working_time", False),
-        ),
+        delay=_delay(tenant_id, pipeline, Delay.from_dict(delay)),
         after_previous=bool(values.get("after_previous")),
         retry=Retry(**retry) if retry else Retry(),
         repeat=Repeat(**repeat) if repeat else None,
+        continue_on_failure=bool(values.get("continue_on_failure")),
+        allow_repeat=bool(values.get("allow_repeat")),
+        active=values.get("active", True) is not False,
     )
+
+
+def _delay(tenant_id: str, pipeline: Pipeline, delay: Delay) -> Delay:
+    """``delay``, if the date field it counts from is a date or datetime field of the pipeline's type
+    (a robot saved with a typo would otherwise be skipped on every item)."""
+    if delay.field is not None:
+        try:
+            field = item_type(tenant_id, pipeline.item_type).field(delay.field)
+        except Invalid:
+            raise Invalid(f"delay.field: {pipeline.item_type} has no field {delay.field!r}") from None
+        if field.type not in (FieldType.DATE, FieldType.DATETIME):
+            raise Invalid(f"delay.field: {delay.field!r} is a {field.type} field, not a date or datetime one")
+    return delay
 
 
 def pipeline_of_type(tenant_id: str, type_code: str, pipeline_id: str) -> PipelineConfig:
@@ -420,11 +433,17 @@ def get_rule(tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, r
     return _existing(pipeline_of_type(tenant_id, type_code, pipeline_id), kind, rule_id)
 
 
+def _rule_id() -> str:
+    """A new rule's id: a letter first, so that templates can name a robot's outputs by it
+    (``{{ robots.r1a2b3c.payment_url }}``)."""
+    return f"r{secrets.token_hex(6)}"
+
+
 def create_rule(
     tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, values: dict[str, Any]
 ) -> Rule:
     config = pipeline_of_type(tenant_id, type_code, pipeline_id)
-    rule = _rule(tenant_id, config.pipeline, kind, secrets.token_hex(6), values)
+    rule = _rule(tenant_id, config.pipeline, kind, _rule_id(), values)
     _save(tenant_id, config, put=[rule])
     return rule
 
@@ -455,7 +474,7 @@ def copy_rule(
         target = referenced_pipeline(tenant_id, target_pipeline_id, "pipeline_id")
         if target.pipeline.item_type != type_code:
             raise Invalid(f"pipeline_id: {target_pipeline_id!r} is not a {type_code} pipeline")
-    copy = replace(source, id=secrets.token_hex(6), stage_id=target.pipeline.stage(stage_id).id)
+    copy = replace(source, id=_rule_id(), stage_id=target.pipeline.stage(stage_id).id)
     _save(tenant_id, target, put=[copy])
     return copy
 

@@ -128,6 +128,7 @@ def create_item(
     by: str | None = None,
     idempotency_key: str | None = None,
     along: Companions | None = None,
+    cause: Cause | None = None,
 ) -> Item:
     """An item in the first stage of its pipeline, or in ``stage_id``: a final stage (created won or
     lost) only with ``allow_final``, so that a typo in a stage id does not close a new item.
@@ -135,9 +136,10 @@ def create_item(
     With an ``idempotency_key``, once per key within a day: a retry with the same key and request
     gets the item the first one created, as it was then, and creates nothing (its id number is
     skipped); the same key with another request is Invalid. ``along``: a trigger source's records,
-    written with the item (``crm.adapters.along``)."""
+    written with the item (``crm.adapters.along``). ``cause``: automation that creates it (a robot,
+    with its chain), which its ``ItemCreated`` carries on."""
     if idempotency_key is None:
-        return _create(tenant_id, type_code, values, by, None, along)
+        return _create(tenant_id, type_code, values, by, None, along, cause)
     once = Once(
         f"create-item:{request_digest(idempotency_key)}",
         request_digest({"type": type_code, "values": values, "by": by}),
@@ -146,7 +148,7 @@ def create_item(
     )
     for _ in range(2):
         try:
-            return _create(tenant_id, type_code, values, by, once, along)
+            return _create(tenant_id, type_code, values, by, once, along, cause)
         except AlreadyRecorded:
             if (done := items.done_once(tenant_id, once.source)) is None:
                 continue  # expired between the refused write and this read: create it now
@@ -172,6 +174,7 @@ def _create(
     by: str | None,
     once: Once | None,
     along: Companions | None = None,
+    cause: Cause | None = None,
 ) -> Item:
     # The type, the default pipeline and the pipeline come from the warm container's cache; the
     # write checks all three (``Basis``), and a retry reads them afresh.
@@ -223,6 +226,7 @@ def _create(
             company=values.get("company"),
             fields=fields,
             stage_entered_at=now,
+            last_change=cause,
         )
         draft.check_limits()  # its size does not depend on the id
         item = replace(draft, id=item_id())
@@ -252,13 +256,27 @@ def update_item(
     before = items.get(tenant_id, type_code, item_id)
     if expected_version is not None and expected_version != before.version:
         raise StaleWrite(f"{before.ref} is at version {before.version}, not {expected_version}")
+    _check_actor(tenant_id, by, "by")
+    edit = edited(tenant_id, before, changes, Cause(CauseKind.API, ref=by), by)
+    if edit is None:
+        return before
+    after, entry = edit
+    items.replace_item(tenant_id, before, after, entry)
+    return after
+
+
+def edited(
+    tenant_id: str, before: Item, changes: dict[str, Any], cause: Cause, by: str | None
+) -> tuple[Item, TimelineEntry] | None:
+    """The item after ``changes`` (editable values; custom fields merge, a null clears one) made for
+    ``cause``, and the timeline entry recording them; None when nothing changes. Invalid for values
+    its type refuses or a responsible who cannot be one. Writes nothing."""
     changes = _contacts(changes)
     if "responsible_id" in changes:
         _check_actor(tenant_id, changes["responsible_id"], "responsible_id")
-    _check_actor(tenant_id, by, "by")
     fields = dict(before.fields)
     if "fields" in changes:
-        coerced = item_type(tenant_id, type_code).coerce_fields(changes.pop("fields") or {}, complete=False)
+        coerced = item_type(tenant_id, before.type).coerce_fields(changes.pop("fields") or {}, complete=False)
         fields.update(coerced)
         fields = {k: v for k, v in fields.items() if v is not None}
     simple = {k: v for k, v in changes.items() if k in Item.EDITABLE}
@@ -268,11 +286,9 @@ def update_item(
     candidate.check_limits()
     diff = before.changes_to(candidate)
     if not diff:
-        return before
+        return None
     now = clock.now()
-    after = replace(
-        candidate, version=before.version + 1, updated_at=now, last_change=Cause(CauseKind.API, ref=by)
-    )
+    after = replace(candidate, version=before.version + 1, updated_at=now, last_change=cause)
     entry = TimelineEntry(
         _entry_id(),
         TimelineKind.FIELDS_CHANGED,
@@ -280,8 +296,7 @@ def update_item(
         by,
         {"changes": {name: {"old": old, "new": new} for name, (old, new) in diff.items()}},
     )
-    items.replace_item(tenant_id, before, after, entry)
-    return after
+    return after, entry
 
 
 def move_stage(tenant_id: str, type_code: str, item_id: str, request: MoveRequest) -> tuple[Item, bool]:

@@ -270,11 +270,13 @@ def send_email(
     by: str | None,
     idempotency_key: str | None,
     public_base: str,
+    key_alone: bool = False,
 ) -> SentEmail:
     """Sends ``draft`` to the item's contact (its first email, or ``to``, one of its emails) from
     the tenant's sender, with the open pixel and tracked links in its HTML; records it on the
     item's timeline and fires *email sent*. Conflict without a sender, or when the mail service
-    refuses; the same Idempotency-Key with another request is Invalid."""
+    refuses; the same Idempotency-Key with another request is Invalid, unless ``key_alone`` (a
+    robot's run: its later attempts may render the mail differently, and it is still the one mail)."""
     item = items.get(tenant_id, type_code, item_id)
     if by is not None:
         referenced_employee(tenant_id, by, "by", acting=True)
@@ -284,7 +286,7 @@ def send_email(
     )
     message_id = _message_id(idempotency_key)
     if idempotency_key is not None and (earlier := store.sent_mail(tenant_id, message_id)) is not None:
-        return _sent_before(tenant_id, earlier, request_hash)
+        return _sent_before(tenant_id, earlier, None if key_alone else request_hash)
     identity = _sending_as(tenant_id)
     ref = ItemRef(item.type, item.id)
     key = signing_key(tenant_id)  # one read; every token of the mail is signed with this key
@@ -314,7 +316,7 @@ def send_email(
         earlier = store.sent_mail(tenant_id, message_id)
         if earlier is None:
             raise
-        return _sent_before(tenant_id, earlier, request_hash)
+        return _sent_before(tenant_id, earlier, None if key_alone else request_hash)
     try:
         service_id = MAILER.send(identity.address, [recipient], raw)
     except (Conflict, Throttled):
@@ -348,8 +350,8 @@ def _entry_dict(entry: TimelineEntry) -> dict[str, Any]:
     }
 
 
-def _sent_before(tenant_id: str, earlier: SentMail, request_hash: str) -> SentEmail:
-    if earlier.request_hash != request_hash:
+def _sent_before(tenant_id: str, earlier: SentMail, request_hash: str | None) -> SentEmail:
+    if request_hash is not None and earlier.request_hash != request_hash:
         raise Invalid("this Idempotency-Key was used with another request")
     if earlier.state != "sent" or earlier.answer is None:
         raise Conflict(
