@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint cfn checkov unit run openapi bench tenant build clean
+.PHONY: test lint cfn checkov unit run openapi bench tenant redrive-robot-runs build clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -n "$(PY313)" || { echo "python3.13 not found (install it, or a pyenv 3.13 version)"; exit 1; }
@@ -52,6 +52,10 @@ openapi: $(STAMP)
 # Not echoed: the operator command's standard output is its JSON alone.
 tenant: $(STAMP)
 	@$(BIN)/python scripts/create_tenant.py $(ARGS)
+
+# Operator command: the runs' dead-letter queue re-driven (README, "Operations"); JSON on stdout.
+redrive-robot-runs: $(STAMP)
+	@$(BIN)/python scripts/redrive_robot_runs.py $(ARGS)
 
 build: $(STAMP)
 	PATH="$(dir $(PY313)):$(CURDIR)/$(BIN):$$PATH" PYENV_VERSION=3.13.0 $(BIN)/sam build --template template.yaml

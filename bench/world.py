@@ -303,7 +303,8 @@ class Tenant:
 def sample_rule(number: int, stage_id: str, trigger: bool, trigger_type: str = "webform_filled") -> Any:
     """A trigger or robot as users configure them: parameters, a condition, robot settings."""
     from crm.domain import conditions
-    from crm.domain.rules import Delay, DelayKind, Retry, Rule, RuleKind
+    from crm.domain.delays import Delay, DelayKind, DelayUnit
+    from crm.domain.rules import Retry, Rule, RuleKind
 
     if trigger:
         return Rule(
@@ -328,15 +329,14 @@ def sample_rule(number: int, stage_id: str, trigger: bool, trigger_type: str = "
         type_code="send_email",
         name=f"Offer follow-up {number}",
         stage_id=stage_id,
-        params={
-            "to": "contact",
+        params={  # valid for crm/robots/send_email.py: to the item's first email
             "subject": "Your offer {{ item.title }}",
-            "body": "Hello {{ contact.name }}, here is the offer we discussed. " * 3,
+            "body_text": "Hello {{ item.company }}, here is the offer we discussed. " * 3,
         },
         condition=conditions.parse(condition),
         run_as="anna",
         sort=number % 100,
-        delay=Delay(DelayKind.AFTER, 60, working_time=True),
+        delay=Delay(kind=DelayKind.AFTER, amount=1, unit=DelayUnit.HOURS, working_time=True),
         retry=Retry(attempts=3, backoff_seconds=300),
     )
 

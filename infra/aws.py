@@ -95,7 +95,7 @@ def create_resources(stack: Stack, endpoint: str) -> None:
     Rules are created by ``infra.events`` (their function targets need the runtime's help)."""
     region = stack.region
     create_tables(client("dynamodb", endpoint, region), stack)
-    _create_queues(stack, client("sqs", endpoint, region))
+    create_queues(stack, client("sqs", endpoint, region))
     _create_topics(stack, client("sns", endpoint, region))
     s3 = client("s3", endpoint, region)
     for logical_id in stack.of_type("AWS::S3::Bucket"):
@@ -109,7 +109,7 @@ def create_resources(stack: Stack, endpoint: str) -> None:
     _create_ses(stack, client("ses", endpoint, region))
 
 
-def _create_queues(stack: Stack, sqs: Any) -> None:
+def create_queues(stack: Stack, sqs: Any) -> None:
     for logical_id in stack.creation_order(stack.of_type("AWS::SQS::Queue")):
         props = stack.resolve(stack.resources[logical_id]["Properties"])
         attributes = {key: _attribute(props[key]) for key in _QUEUE_ATTRIBUTES if key in props}

@@ -119,6 +119,98 @@ CONTACT_FORM = {
 }
 
 
+# Robots (Bitrix24's robots, 1C's actions), as a sales team sets them up.
+# A new lead: a task at once for its responsible to call, and, if it is still unprocessed a day
+# later, a word to the responsible's supervisor; once it is being worked on, a mail to the client.
+LEAD_ROBOTS = [
+    {
+        "type_code": "create_task",
+        "stage_id": "unprocessed",
+        "name": "Call the new lead",
+        "params": {
+            "title": "Call the new lead: {{ item.title }}",
+            "description": "{{ contact.phone or contact.email }} ({{ item.company or 'no company given' }})",
+            "deadline": {"offset": 2, "unit": "hours"},
+            "priority": "high",
+        },
+    },
+    {
+        "type_code": "control",
+        "stage_id": "unprocessed",
+        "name": "Still unprocessed after a day",
+        "params": {
+            "text": "{{ item.title }} is still unprocessed after a day: "
+            "{{ responsible.name }} has not taken it on yet."
+        },
+        "delay": {"kind": "after", "amount": 1, "unit": "days"},
+    },
+    {
+        "type_code": "send_email",
+        "stage_id": "in_progress",
+        "name": "Thank the client",
+        "params": {
+            "subject": "{{ item.company or item.title }}: thank you for your enquiry",
+            "body_text": "Hello,\n\nthank you for your interest. {{ responsible.name }} looks after your "
+            "enquiry and will call you shortly.\n\n{{ responsible.name }}, Demo Trading Ltd",
+        },
+        # A lead without an address has nobody to write to: skipped, not failed.
+        "condition": {"field": "emails", "op": "!empty"},
+    },
+]
+# A deal: the responsible is told when the documents are to be prepared; a viewed offer raises the
+# deal's probability (a custom field of deals).
+DEAL_FIELDS = [{"code": "probability", "name": "Probability, %", "type": "number"}]
+DEAL_ROBOTS = [
+    {
+        "type_code": "notify",
+        "stage_id": "documents",
+        "name": "Prepare the documents",
+        "params": {
+            "text": "{{ item.title }}: prepare the contract and the invoice for "
+            "{{ item.amount }} {{ item.currency }} ({{ item.company }})."
+        },
+    },
+    {
+        "type_code": "change_fields",
+        "stage_id": "offer_viewed",
+        "name": "Offer viewed: probability 60%",
+        "params": {"values": {"probability": 60}},
+    },
+]
+
+
+# Payments (the local provider of `make run`): a deal entering "Awaiting payment" gets a payment link
+# and a mail holding it; paying it (the link's page) fires the invoice paid trigger, and the goods
+# are assembled next.
+PAYMENT_ACCOUNT = {"name": "Local payments", "provider": "local"}
+INVOICE_PAID_TRIGGER = {"type_code": "invoice_paid", "stage_id": "assembling", "name": "Invoice paid"}
+# Robots of a stage run in their sort order: the link first, then the mail that carries it.
+PAYMENT_LINK_ROBOT = {
+    "type_code": "create_payment_link",
+    "stage_id": "payment",
+    "name": "Payment link",
+    "sort": 10,
+}
+
+
+def payment_mail_robot(link_robot_id: str) -> dict[str, Any]:
+    """The mail after the link robot (sequential: it reads the link's outputs)."""
+    link = f"robots.{link_robot_id}"
+    return {
+        "type_code": "send_email",
+        "stage_id": "payment",
+        "name": "Mail the payment link",
+        "sort": 20,
+        "after_previous": True,
+        "params": {
+            "subject": "{{ item.title }}: your payment link",
+            "body_text": f"Hello,\n\nyou can pay {{{{ {link}.amount }}}} {{{{ {link}.currency }}}} for "
+            f"{{{{ item.title }}}} here:\n{{{{ {link}.payment_url }}}}\n\n{{{{ responsible.name }}}}, "
+            "Demo Trading Ltd",
+        },
+    }
+
+
 OFFER_MAIL = {
     "subject": "Your offer: standing desks",
     "html": f'<p>Here is <a href="{OFFER_URL}">your offer</a>.</p>',
@@ -158,6 +250,8 @@ def build(api_url: str) -> dict[str, Any]:
     }
     for pipeline in PIPELINES:
         client.call("POST", "/pipelines", pipeline)
+    add_robots(client)
+    payment_account = add_payments(client)
     # Field value changed: a deal whose amount goes above 10,000 needs a contract, so it moves to
     # "Preparing documents" (once, on the change that crosses 10,000).
     client.call("POST", "/automation/deal/sales/triggers", LARGE_ORDER_TRIGGER)
@@ -240,7 +334,27 @@ def build(api_url: str) -> dict[str, Any]:
         "pipelines": {pipeline["item_type"]: pipeline["id"] for pipeline in PIPELINES},
         "items": {"lead": lead, "deal": deal, "offer_deal": offer_deal},
         "forms": {"contact_us": contact_form["id"]},
+        "payment_account": payment_account,
     }
+
+
+def add_robots(client: Client) -> None:
+    """The demo's robots, before its items exist, so that the demo's lead and deals get theirs."""
+    client.call("PATCH", "/types/deal", {"fields": DEAL_FIELDS})
+    for robot in LEAD_ROBOTS:
+        client.call("POST", "/automation/lead/leads/robots", robot)
+    for robot in DEAL_ROBOTS:
+        client.call("POST", "/automation/deal/sales/robots", robot)
+
+
+def add_payments(client: Client) -> dict[str, Any]:
+    """The local payment account, the payment robots and the invoice paid trigger; the account's
+    id, webhook URL and signing secret (shown once) for ``scripts/sign_stripe_event.py``."""
+    account = client.call("POST", "/automation/payment-accounts", PAYMENT_ACCOUNT)
+    link_robot = client.call("POST", "/automation/deal/sales/robots", PAYMENT_LINK_ROBOT)
+    client.call("POST", "/automation/deal/sales/robots", payment_mail_robot(link_robot["id"]))
+    client.call("POST", "/automation/deal/sales/triggers", INVOICE_PAID_TRIGGER)
+    return {k: account[k] for k in ("id", "webhook_url", "webhook_secret")}
 
 
 def try_this(demo: dict[str, Any], event_queue: str | None, smtp_port: int | None) -> str:
@@ -266,6 +380,12 @@ def try_this(demo: dict[str, Any], event_queue: str | None, smtp_port: int | Non
     ]
     if "hook_url" in demo:  # a demo saved (--persist) before it had a hook has none
         lines.append(f"  curl -s '{demo['hook_url']}?target=DEAL_{deal}&code=payment_received'    # webhook")
+    if "payment_account" in demo:  # Stripe's invoice.paid for the chairs deal, signed as Stripe signs it
+        account = demo["payment_account"]
+        lines.append(
+            f'  eval "$(.venv/bin/python scripts/sign_stripe_event.py --secret {account["webhook_secret"]} '
+            f'--curl {account["webhook_url"]} events/ingest_payments/invoice_paid.json)"    # invoice paid'
+        )
     if event_queue is not None:
         lines.append(f"  curl -s {api}/_local/queues/{event_queue}    # what the bus rule delivered there")
     if smtp_port is not None:

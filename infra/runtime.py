@@ -6,7 +6,8 @@ application's clock, listens for mail on 127.0.0.1:2525, and creates a demo tena
 written to ``.local/demo.json``. Ctrl-C (SIGINT) or SIGTERM stops everything it started.
 
 Its own routes, next to the API's: ``GET|POST /_local/clock`` (``{"advance": "PT2H"}``),
-``GET /_local/outbox``, ``GET /_local/queues/{name}``, ``GET /_local``.
+``GET /_local/outbox``, ``GET /_local/queues/{name}``, ``GET /_local``, and the local payment
+provider's pay page ``GET|POST /_local/pay/{tenant}/{link id}`` (``infra.payments``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 from moto.sqs.models import sqs_backends
 
-from infra import aws, demo, events, in_process, moto_dynamodb, moto_events, state
+from infra import aws, demo, events, in_process, moto_dynamodb, moto_events, payments, state
 from infra.api import Gateway, HttpServer, Request, Response
 from infra.functions import Function, functions_of
 from infra.mail import Mailroom, Outbox, SmtpServer
@@ -130,6 +131,8 @@ class Runtime:
         os.environ.update(self.stack.environment())
         # Robots' outgoing webhooks may reach receivers on this machine (deployed: public HTTPS only).
         os.environ["ROBOT_HTTP_ALLOW_LOOPBACK"] = "1"
+        # The local payment provider (its pay page is /_local/pay/...) exists here only.
+        os.environ["LOCAL_PAYMENTS"] = "1"
         self.functions = functions_of(self.stack, self.clients["sqs"])
         for path in [self.stack.root, *{d for f in self.functions.values() for d in f.layer_dirs}]:
             if str(path) not in sys.path:
@@ -221,6 +224,8 @@ class Runtime:
             return Response.json(200, {"messages": self.outbox.collect()})
         if request.method == "GET" and request.path.startswith("/_local/queues/"):
             return self._queue(request.path.removeprefix("/_local/queues/"))
+        if request.path.startswith(payments.PREFIX):
+            return payments.page(request, self.api_url)
         return Response.json(404, {"message": f"no local route {request.method} {request.path}"})
 
     def _clock_state(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import pytest
 from moto import mock_aws
 
 from infra import moto_dynamodb
+from infra.aws import create_queues
 from infra.functions import LambdaContext
 from infra.template import Stack, create_tables, load_template
 
@@ -48,11 +49,14 @@ def template() -> dict:
 
 @pytest.fixture
 def aws():
-    """moto for every AWS call, the template's tables created, warm caches emptied."""
+    """moto for every AWS call, the template's tables and queues created, warm caches emptied."""
     from crm.adapters import warm
 
     with mock_aws():
-        create_tables(boto3.client("dynamodb", region_name=REGION), Stack.load(ROOT / "template.yaml"))
+        stack = Stack.load(ROOT / "template.yaml")
+        create_tables(boto3.client("dynamodb", region_name=REGION), stack)
+        # The queues the functions send to (the planner's, the run queue and its DLQ, ...).
+        create_queues(stack, boto3.client("sqs", region_name=REGION))
         warm.clear()
         yield
         warm.clear()

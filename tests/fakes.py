@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from crm.domain.app_robots import AppRobot
+from crm.domain.documents import DocumentTemplate
 from crm.domain.model import Cause, Employee, Item
-from crm.domain.ports import HttpAnswer, MailDraft, PaymentLink, Sent, StoredDocument
+from crm.domain.ports import HttpAnswer, MailDraft, NewDocument, PaymentLink, Sent, StoredDocument
+from crm.domain.requisites import HeldRequisites, Holder, Requisites
 from crm.domain.robots import Effects, Ports, RobotContext, RobotFailed, Run, RunState, template_values
 from crm.domain.rules import Rule, RuleKind
 from crm.domain.trigger_events import ItemRef
@@ -149,28 +152,58 @@ class FakePayments(_Failing):
 
 
 class FakeDocuments(_Failing):
-    def __init__(self) -> None:
+    """The tenant's templates (``templates[(tenant, id)]``) and what was stored, once per key."""
+
+    def __init__(self, templates: Sequence[tuple[str, DocumentTemplate]] = ()) -> None:
         super().__init__()
-        self.stored: dict[
-            str, tuple[StoredDocument, str, bytes, str]
-        ] = {}  # key -> (doc, name, content, type)
+        self.templates = {(tenant, t.id): t for tenant, t in templates}
+        self.stored: dict[str, tuple[StoredDocument, NewDocument, bytes, Cause]] = {}  # by key
+
+    def template(self, tenant_id: str, template_id: str) -> DocumentTemplate | None:
+        return self.templates.get((tenant_id, template_id))
 
     def store(
         self,
         tenant_id: str,
         item: Item,
-        name: str,
+        document: NewDocument,
         content: bytes,
-        content_type: str,
         *,
         idempotency_key: str,
+        cause: Cause,
     ) -> StoredDocument:
         if idempotency_key not in self.stored:
             self._maybe_fail()
             doc_id = _id(idempotency_key)
-            doc = StoredDocument(doc_id, f"https://docs.example/{doc_id}")
-            self.stored[idempotency_key] = (doc, name, content, content_type)
+            doc = StoredDocument(doc_id, f"https://crm.example/d/{doc_id}")
+            self.stored[idempotency_key] = (doc, document, content, cause)
         return self.stored[idempotency_key][0]
+
+
+class FakeRequisites(_Failing):
+    """Requisites by (tenant, holder kind, key), versioned as the store versions them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: dict[tuple[str, str, str], HeldRequisites] = {}
+
+    def put(self, tenant_id: str, holder: Holder, requisites: Requisites) -> None:
+        self.held[(tenant_id, holder.kind, holder.key)] = HeldRequisites(holder, requisites, 1, NOW, None)
+
+    def get(self, tenant_id: str, holder: Holder) -> HeldRequisites | None:
+        return self.held.get((tenant_id, holder.kind, holder.key))
+
+    def change(
+        self, tenant_id: str, holder: Holder, values: Mapping[str, str | None], *, by: str
+    ) -> HeldRequisites:
+        self._maybe_fail()
+        before = self.get(tenant_id, holder)
+        after = (before.requisites if before else Requisites()).changed(dict(values))
+        if before is not None and after == before.requisites:
+            return before
+        held = HeldRequisites(holder, after, before.version + 1 if before else 1, NOW, by)
+        self.held[(tenant_id, holder.kind, holder.key)] = held
+        return held
 
 
 class FakeItems:
@@ -236,6 +269,16 @@ class FakeSecrets:
         return self.by_name.get((tenant_id, name))
 
 
+class FakeAppRobots:
+    """The robots applications registered: ``FakeAppRobots([AppRobot(...)])`` for tenant acme."""
+
+    def __init__(self, robots: Sequence[AppRobot] = (), tenant_id: str = "acme") -> None:
+        self.by_code = {(tenant_id, r.code): r for r in robots}
+
+    def get(self, tenant_id: str, code: str) -> AppRobot | None:
+        return self.by_code.get((tenant_id, code))
+
+
 @dataclass
 class FakePorts:
     mailer: FakeMailer = field(default_factory=FakeMailer)
@@ -246,8 +289,10 @@ class FakePorts:
     telephony: FakeTelephony = field(default_factory=FakeTelephony)
     payments: FakePayments = field(default_factory=FakePayments)
     documents: FakeDocuments = field(default_factory=FakeDocuments)
+    requisites: FakeRequisites = field(default_factory=FakeRequisites)
     turns: FakeTurns = field(default_factory=FakeTurns)
     secrets: FakeSecrets = field(default_factory=FakeSecrets)
+    app_robots: FakeAppRobots = field(default_factory=FakeAppRobots)
 
     def ports(self) -> Ports:
         return Ports(
@@ -259,8 +304,10 @@ class FakePorts:
             telephony=self.telephony,
             payments=self.payments,
             documents=self.documents,
+            requisites=self.requisites,
             turns=self.turns,
             secrets=self.secrets,
+            app_robots=self.app_robots,
         )
 
 

@@ -2,4 +2,4 @@
 they were registered. A new figure is one function in one of these modules, or in a new module
 added to this import."""
 
-from bench.figures import calls, cold_start, cost, local_runtime, rule_scale, sources  # noqa: F401  (registers the figures)
+from bench.figures import calls, cold_start, cost, local_runtime, robots, rule_scale, sources  # noqa: F401  (registers the figures)

@@ -44,6 +44,13 @@ class Local:
             headers["Authorization"] = f"Bearer {self.demo['api_key'] if key == 'demo' else key}"
         return http(method, f"{self.api_url}{path}", body, headers)
 
+    def trigger_journal(self, item_type: str, item_id: str) -> list[dict[str, Any]]:
+        """The item's journal entries of trigger events, newest first (the item's journal also
+        holds what happened to its robot runs, entries of kind ``robot_run``)."""
+        answer = self.call("GET", f"/items/{item_type}/{item_id}/journal?limit=100")
+        assert answer.status == 200, answer.body
+        return [entry for entry in answer.body["entries"] if entry.get("kind") != "robot_run"]
+
 
 @pytest.fixture(scope="package")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:

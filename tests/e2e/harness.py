@@ -56,12 +56,14 @@ class Answer:
     headers: dict[str, str]
 
 
-def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Answer:
+def http(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30
+) -> Answer:
     """One request with urllib; JSON bodies in and out, errors returned rather than raised."""
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, method=method, data=data, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status, raw, answer_headers = response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as error:
         status, raw, answer_headers = error.code, error.read(), dict(error.headers)

@@ -56,7 +56,7 @@ def test_an_outgoing_call_moves_the_deal_once_and_says_why(local: Local) -> None
     (move,) = moves
     assert move["by"] == responsible and move["data"]["trigger"]["name"] == "Called about the invoice"
     assert len([e for e in timeline if e["kind"] == "activity"]) == 3  # too short, incoming, the call
-    journal = local.call("GET", f"/items/deal/{deal_id}/journal").body["entries"]
+    journal = local.trigger_journal("deal", deal_id)
     outcomes = [e["outcome"] for e in journal]
     assert outcomes.count("moved") == 1
     (moved,) = [e for e in journal if e["outcome"] == "moved"]

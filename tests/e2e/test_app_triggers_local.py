@@ -51,7 +51,7 @@ def test_an_app_trigger_moves_the_deal_and_journals_why(local: Local) -> None:
     moves = [e for e in entries if e["kind"] == "stage_changed"]
     assert len(moves) == 1
     assert moves[0]["by"] == manager and moves[0]["data"]["trigger"]["id"] == trigger.body["id"]
-    (entry,) = local.call("GET", f"/items/deal/{deal}/journal").body["entries"]
+    (entry,) = local.trigger_journal("deal", deal)
     assert entry["id"] == first.body["journal_id"] and entry["outcome"] == "moved"
     assert [(v["rule_id"], v["verdict"]) for v in entry["verdicts"]] == [(trigger.body["id"], "moved")]
     # And an unknown deal is the caller's mistake: 404, nothing journaled

@@ -66,7 +66,7 @@ def test_raising_a_deals_amount_above_10000_moves_it_to_preparing_documents(loca
     (move,) = [e for e in timeline if e["kind"] == "stage_changed"]
     assert move["by"] == anna
     assert move["data"]["trigger"] == {"id": rule["id"], "name": "Large order: amount above 10,000"}
-    (entry,) = local.call("GET", f"/items/deal/{deal}/journal").body["entries"]
+    (entry,) = local.trigger_journal("deal", deal)
     assert entry["outcome"] == "moved" and entry["event"]["source"] == "crm_changes"
     assert [(v["rule_id"], v["verdict"]) for v in entry["verdicts"]] == [(rule["id"], "moved")]
 
@@ -84,7 +84,7 @@ def test_raising_a_deals_amount_above_10000_moves_it_to_preparing_documents(loca
     # Then only the rename is journaled (no watch fires on it), the deal moved once, and the
     # malformed message stays in the queue for its retries and then the dead-letter queue
     def journal() -> list[dict]:
-        return local.call("GET", f"/items/deal/{deal}/journal").body["entries"]
+        return local.trigger_journal("deal", deal)
 
     assert eventually(lambda: len(journal()) == 2, timeout=20), journal()
     renamed, first = journal()

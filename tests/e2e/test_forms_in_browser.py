@@ -44,7 +44,7 @@ def test_a_person_submits_the_hosted_form_and_lands_on_the_thank_you_page(local:
     (move,) = [e for e in entries if e["kind"] == "stage_changed"]
     assert move["data"]["trigger"]["name"] == "Contact form filled"
     assert move["by"] == local.demo["employees"]["rep_anna"]
-    (entry,) = local.call("GET", f"/items/lead/{lead['id']}/journal").body["entries"]
+    (entry,) = local.trigger_journal("lead", lead["id"])
     assert [v["verdict"] for v in entry["verdicts"]] == ["moved"]
     # The page's honeypot stayed empty and its nonce made one submission
     sent = local.call("GET", f"/automation/forms/{form_id}/submissions").body["entries"]

@@ -39,7 +39,7 @@ def deal_state(local: Local, deal: str) -> tuple[str, list, list]:
     """(stage, stage moves on the timeline, journal entries)"""
     stage = local.call("GET", f"/items/deal/{deal}").body["stage_id"]
     timeline = local.call("GET", f"/items/deal/{deal}/timeline").body["entries"]
-    journal = local.call("GET", f"/items/deal/{deal}/journal").body["entries"]
+    journal = local.trigger_journal("deal", deal)
     return stage, [e for e in timeline if e["kind"] == "stage_changed"], journal
 
 

@@ -79,7 +79,7 @@ def test_a_click_in_a_sent_offer_moves_the_deal_to_offer_viewed(local: Local) ->
     moved = timeline[0]
     assert moved["data"]["trigger"]["name"] == "Offer link clicked" and moved["by"] == responsible
     assert moved["data"]["event"]["type"] == "link_clicked"
-    journal = local.call("GET", f"/items/deal/{deal_id}/journal").body["entries"]
+    journal = local.trigger_journal("deal", deal_id)
     by_type = {entry["event"]["type"]: entry for entry in journal}
     assert set(by_type) == {"email_sent", "email_read", "link_clicked"} and len(journal) == 3
     clicked = by_type["link_clicked"]
@@ -95,5 +95,5 @@ def test_a_click_in_a_sent_offer_moves_the_deal_to_offer_viewed(local: Local) ->
     malformed = http("POST", url, {"subject": "No body"}, headers | {"Idempotency-Key": "e2e-bad"})
     assert malformed.status == 422
     assert len(outbox_mail_to(local, client)) == 1
-    assert len(local.call("GET", f"/items/deal/{deal_id}/journal").body["entries"]) == 3
+    assert len(local.trigger_journal("deal", deal_id)) == 3
     assert local.call("GET", f"/items/deal/{deal_id}").body["stage_id"] == "offer_viewed"

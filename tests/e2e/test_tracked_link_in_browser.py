@@ -78,9 +78,5 @@ def test_chromium_follows_the_tracked_link_to_the_offer_and_the_deal_moves(
     entries = local.call("GET", f"/items/deal/{deal}/timeline").body["entries"]
     (move,) = [e for e in entries if e["kind"] == "stage_changed"]
     assert move["data"]["trigger"]["name"] == "Shop offer opened"
-    (clicked,) = [
-        e
-        for e in local.call("GET", f"/items/deal/{deal}/journal").body["entries"]
-        if e["event"]["type"] == "link_clicked"
-    ]
+    (clicked,) = [e for e in local.trigger_journal("deal", deal) if e["event"]["type"] == "link_clicked"]
     assert clicked["event"]["data"]["url"] == offer and clicked["outcome"] == "moved"

@@ -43,7 +43,7 @@ def test_the_contact_form_creates_a_lead_and_its_trigger_qualifies_it(local: Loc
     entries = local.call("GET", f"/items/lead/{lead}/timeline").body["entries"]
     (move,) = [e for e in entries if e["kind"] == "stage_changed"]
     assert move["by"] == anna and move["data"]["trigger"]["name"] == "Contact form filled"
-    (entry,) = local.call("GET", f"/items/lead/{lead}/journal").body["entries"]
+    (entry,) = local.trigger_journal("lead", lead)
     assert entry["outcome"] == "moved" and entry["event"]["source"] == "webform"
     assert entry["event"]["event_id"] == first.body["submission_id"]
     assert [(v["rule_name"], v["verdict"]) for v in entry["verdicts"]] == [("Contact form filled", "moved")]
@@ -76,7 +76,7 @@ def test_the_contact_form_creates_a_lead_and_its_trigger_qualifies_it(local: Loc
         == 400
     )
     assert leads_of(local, "jane.e2e@example.org") == [lead]
-    assert len(local.call("GET", f"/items/lead/{lead}/journal").body["entries"]) == 1
+    assert len(local.trigger_journal("lead", lead)) == 1
     sent = local.call("GET", f"/automation/forms/{form_id}/submissions?limit=100").body["entries"]
     assert [s["event_id"] for s in sent].count(first.body["submission_id"]) == 1
     assert [s["values"]["email"] for s in sent].count("bot.e2e@example.org") == 0

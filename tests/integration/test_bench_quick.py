@@ -31,6 +31,12 @@ BUDGETS = {
     "rules.scale.1k": 1.2,
     "rules.pipeline_scale.match.1k": 1.2,
     "rules.pipeline_scale.load_queries": 1,
+    # Issue 10 (robots): a run costs 3 calls besides its effect; the sweeper's calls stay flat (10%)
+    # from 1,000 to 100,000 runs delayed; 10,000 runs due in one minute all run within the next two.
+    "robots.run.add_comment": 3,
+    "robots.run.send_sms": 3,
+    "robots.sweeper.flat": 1.1,
+    "local.robots.due_runs.within_2_minutes": 100,
     **{f"cold_start.{name}": 1.6 if name == "api" else 1.2 for name in FUNCTIONS},
 }
 
@@ -96,3 +102,35 @@ def test_one_pipeline_with_many_rules_loads_in_one_query_and_its_matching_is_tim
     assert all(scale["queries"] >= 1 and scale["calls"] >= scale["queries"] for scale in loads.values())
     match = figures["rules.pipeline_scale.match.1k"]["detail"]
     assert match["rules_in_pipeline"] == 1000 and match["triggers_fired"] == 1
+
+
+def test_robot_runs_and_plans_count_the_engine_calls_apart_from_the_effect(figures):
+    sms = figures["robots.run.send_sms"]["detail"]["calls"]
+    assert sms["robot_runner.effect"].get("SNS.Publish") == 1  # the effect's calls, apart
+    assert figures["robots.run.send_sms.effect"]["value"] >= 1
+    assert figures["robots.run.release"]["value"] > figures["robots.run.add_comment"]["value"]
+    assert figures["robots.run.release"]["detail"]["calls"]["robot_runner"].get("SQS.SendMessageBatch") == 1
+    assert figures["robots.plan.no_robots"]["value"] >= 1
+    for kind in ("immediate", "delayed", "cancels_pending"):
+        plan = figures[f"robots.plan.{kind}"]["detail"]["calls"]["robot_planner"]
+        assert plan.get("DynamoDB.TransactWriteItems") == 1, kind  # the plan is one transaction
+    assert "SQS.SendMessageBatch" in figures["robots.plan.immediate"]["detail"]["calls"]["robot_planner"]
+
+
+def test_the_sweeper_is_measured_over_growing_backlogs_and_due_runs_through_the_runtime_parts(figures):
+    ticks = figures["robots.sweeper.flat"]["detail"]["calls_per_tick"]
+    assert set(ticks) == {"1k", "10k"} and all(len(found) == 3 for found in ticks.values())
+    due = figures["local.robots.due_runs.within_2_minutes"]["detail"]
+    assert due["runs"] == 1000 and due["run_states_at_the_end"] == {"done": 1000}
+    assert sum(tick.get("sent", 0) for tick in due["sweeper_ticks"]) == 1000
+
+
+def test_the_sample_robot_of_the_rule_figures_is_valid_for_its_type():
+    """bench/world.py builds thousands of send_email robots: their params must be what the robot
+    type accepts (they were stale once: ``to: "contact"``, ``body``)."""
+    from bench.world import sample_rule
+    from crm import robots  # noqa: F401  (registers the robot types)
+    from crm.domain.rules import CATALOGUE, RuleKind
+
+    robot = sample_rule(1, "NEW", trigger=False)
+    assert CATALOGUE.validated_params(RuleKind.ROBOT, robot.type_code, robot.params)["subject"]

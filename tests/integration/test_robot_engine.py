@@ -188,7 +188,7 @@ def test_a_robot_that_fails_twice_then_succeeds_has_its_effect_once(engine):
 
 def test_a_robot_that_fails_every_attempt_goes_to_the_dead_letter_queue_and_stops_the_chain(engine):
     engine.robot("new", "send_email", {"subject": "Offer", "body_text": "See it"})
-    engine.robot("new", "add_comment", {"text": "after the mail"}, after_previous=True, sort=1)
+    engine.robot("new", "add_comment", {"text": "after the mail"}, after_previous=True)
     deal = engine.create()
     engine.fakes.mailer.fail_next(1)
     (ran,) = engine.run_queued()
@@ -208,7 +208,6 @@ def test_a_sequential_chain_passes_outputs_to_the_robot_after(engine):
         "add_comment",
         {"text": "sent {{ robots." + mail + ".message_id }}"},
         after_previous=True,
-        sort=1,
     )
     deal = engine.create()
     assert len(engine.queue.runs) == 1  # the second waits for the first
@@ -280,3 +279,117 @@ def test_a_robot_that_does_not_repeat_runs_once_per_item(engine):
     deal = engine.move(deal, "offer")
     assert engine.run_queued() == []
     assert comments(engine, deal) == ["offer made"]
+
+
+def test_a_wait_robot_holds_the_robots_after_it_until_its_condition_holds(engine):
+    from crm.service import items
+
+    wait = {
+        "condition": {"field": "amount", "op": ">", "value": 1000},
+        "timeout_minutes": 600,
+        "check_every_minutes": 5,
+    }
+    engine.robot("new", "wait", wait)
+    engine.robot("new", "add_comment", {"text": "big enough now"}, after_previous=True)
+    deal = engine.create(amount=10.0)
+    (waiting,) = engine.run_queued()
+    assert waiting.run.state is RunState.DELAYED and waiting.run.due_at == T0 + timedelta(minutes=5)
+    engine.advance(timedelta(minutes=6))
+    engine.run_queued()
+    assert comments(engine, deal) == []
+    before = items.get_item("acme", "deal", deal.id)
+    after = items.update_item("acme", "deal", deal.id, {"amount": 5000.0})
+    engine.entered(before, after)  # an update, not a stage entry: plans nothing
+    engine.advance(timedelta(minutes=5))
+    engine.run_queued()
+    assert comments(engine, deal) == ["big enough now"]
+
+
+def test_the_tenants_runs_per_minute_let_the_excess_wait_for_the_next_minute(engine):
+    from crm.service import robot_settings
+
+    robot_settings.update_settings("acme", {"runs_per_minute": 4})
+    engine.robot("new", "add_comment", {"text": "hello"})
+    for n in range(12):
+        engine.create(title=f"Deal {n}")
+    assert len(engine.queue.runs) == 4  # this minute's allowance, whichever token shards it is in
+    total = len(engine.run_queued())
+    for minute in range(1, 3):
+        engine.advance(timedelta(minutes=1))
+        ran = len(engine.run_queued())
+        assert ran == 4, f"minute {minute}"
+        total += ran
+    assert total == 12  # every run ran, none was dropped
+
+
+def test_a_robot_copying_items_into_its_own_stage_stops_at_the_chain_bound(engine):
+    from dataclasses import replace
+
+    from crm.domain.transitions import MAX_CHAIN_DEPTH
+    from crm.service import items
+    from crm.service.robots.ports import CrmItems
+
+    class Created(CrmItems):
+        """The CRM's items, each new one entering its stage as the stream would say."""
+
+        def create(self, *args, **kwargs):
+            item = super().create(*args, **kwargs)
+            if item.version == 1 and item.id not in seen:
+                seen.add(item.id)
+                engine.entered(None, item)
+            return item
+
+    seen: set[str] = set()
+    engine.ports = replace(engine.ports, items=Created())
+    engine.robot("new", "copy_item", {"title": "Copy of {{ item.title }}"})
+    engine.create()
+    ran = engine.run_queued()  # each copy enters "new" (ItemCreated), and its own copy robot runs
+    done = [r for r in ran if r.run.state is RunState.DONE]
+    assert len(done) == MAX_CHAIN_DEPTH
+    assert ran[-1].run.state is RunState.FAILED and "deeper than" in ran[-1].run.error
+    listed, _, _ = items.list_items("acme", "deal", None, None, 100, None)
+    assert len(listed) == MAX_CHAIN_DEPTH + 1
+
+
+def test_a_robot_switched_off_before_it_runs_is_cancelled(engine):
+    from crm.service import configuration
+
+    rule_id = engine.robot(
+        "new", "add_comment", {"text": "hello"}, delay={"kind": "after", "amount": 10, "unit": "minutes"}
+    )
+    deal = engine.create()
+    values = {"type_code": "add_comment", "stage_id": "new", "params": {"text": "hello"}, "active": False}
+    configuration.update_rule("acme", "deal", "sales", configuration.RuleKind.ROBOT, rule_id, values)
+    engine.advance(timedelta(minutes=11))
+    (ran,) = engine.run_queued()
+    assert ran.run.state is RunState.CANCELLED and "switched off" in ran.run.note
+    assert comments(engine, deal) == []
+
+
+def test_a_delay_before_a_date_field_counts_from_the_items_date(engine):
+    from crm.service import configuration
+
+    configuration.update_item_type(
+        "acme", "deal", {"fields": [{"code": "deadline", "name": "Deadline", "type": "date"}]}
+    )
+    delay = {"kind": "before_field", "amount": 1, "unit": "days", "field": "deadline"}
+    engine.robot("new", "add_comment", {"text": "deadline tomorrow"}, delay=delay)
+    engine.robot("new", "add_comment", {"text": "no deadline"}, delay={**delay, "amount": 2})
+    with_date = engine.create(fields={"deadline": "2026-03-06"})
+    engine.advance(timedelta(days=1, hours=13))  # 2026-03-04T23:00: before the day before
+    assert comments(engine, with_date) == [] and engine.run_queued() == []
+    engine.advance(timedelta(minutes=31))  # the sweeper ticks every minute: it reads up to an hour at once
+    engine.advance(timedelta(minutes=31))  # 2026-03-05T00:02 (UTC, the tenant's default zone)
+    engine.run_queued()
+    assert comments(engine, with_date) == ["deadline tomorrow"]
+    without = engine.create(title="No date")
+    skipped = [e for e in engine.journal(without) if e["state"] == "skipped"]
+    assert len(skipped) == 2 and "date field" in skipped[0]["note"]
+
+
+def test_robots_added_without_a_sort_run_in_the_order_they_were_added(engine):
+    added = [
+        engine.robot("new", "add_comment", {"text": f"step {n}"}, after_previous=n > 1) for n in range(1, 6)
+    ]
+    engine.create()
+    assert [result.run.rule_id for result in engine.run_queued()] == added

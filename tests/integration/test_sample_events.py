@@ -234,3 +234,53 @@ def test_robot_sweeper_sample_event_sweeps(aws):
     sweeper = load_handler("robot_sweeper")
     answer = sweeper.lambda_handler(load_event("robot_sweeper/tick.json"), lambda_context())
     assert answer["sent"] == 0 and answer["minutes"] >= 1
+
+
+def test_ingest_payments_sample_events_move_the_deal_on_the_invoice_and_count_the_payment_once(aws):
+    from crm.adapters import payment_accounts
+    from crm.domain import clock
+    from crm.domain.payments import PaymentAccount, Provider
+    from crm.domain.rules import RuleKind
+    from crm.service import configuration, items
+    from crm.service.triggers import item_journal
+
+    stages = [
+        {"name": "Preparing documents", "id": "documents"},
+        {"name": "Assembling goods", "id": "assembling"},
+    ]
+    configuration.create_pipeline(
+        "demo", {"id": "sales", "item_type": "deal", "name": "Sales", "stages": stages}
+    )
+    rule = {"type_code": "invoice_paid", "stage_id": "assembling", "name": "Invoice paid"}
+    configuration.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, rule)
+    items.create_item("demo", "deal", {"title": "Office chairs x40", "amount": 12800, "currency": "EUR"})
+    # The account the samples name, with the secret they were signed with, at the time they were.
+    signed_at = datetime.fromtimestamp(1795424400, UTC)
+    secret = "whsec_demoSampleSigningSecret0123456789"
+    account = PaymentAccount(
+        "demo",
+        "pa_demo_0a1b2c3d4e5f",
+        "Stripe",
+        Provider.STRIPE,
+        signed_at,
+        secret,
+        "sk_test_0123456789ab",
+        "https://shop.demo.example/paid",
+    )
+    payment_accounts.create(account)
+    clock.use_clock(clock.FixedClock(signed_at + timedelta(seconds=1)))
+    try:
+        handler = load_handler("ingest_payments")
+        for name in ("invoice_paid", "checkout_session_completed", "invoice_paid"):
+            answer = handler.lambda_handler(load_event(f"ingest_payments/{name}.json"), lambda_context())
+            assert answer["statusCode"] == 200, answer
+        assert items.get_item("demo", "deal", "1").stage_id == "assembling"
+        timeline, _ = items.timeline("demo", "deal", "1", 10, None)
+        assert [e.data["paid"] for e in timeline if e.kind.value == "payment_received"] == ["12800.00"]
+        journal, _ = item_journal("demo", "deal", "1", 10, None)
+        assert sorted((e["event"]["type"], e["outcome"]) for e in journal) == [
+            ("invoice_paid", "moved"),
+            ("order_paid", "no_trigger_of_type"),
+        ]
+    finally:
+        clock.use_clock(clock.SystemClock())

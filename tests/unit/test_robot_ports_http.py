@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import pytest
 
-from crm.adapters.http import HttpClient, not_public, refused_answer, retry_after
+from crm.adapters.http import HttpClient, not_public, refused_answer
 from crm.domain.ports import HttpAnswer
 from crm.domain.robots import RobotFailed
 
@@ -260,5 +260,6 @@ def test_a_provider_error_answer_is_retried_only_when_it_may_pass():
     )
     assert refused_answer("P", answer(503), "down").retryable
     assert refused_answer("P", answer(500), "x", retryable=False).retryable is False
-    assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0
-    assert retry_after({"retry-after": "soon"}) is None
+    passed = answer(429, **{"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert refused_answer("P", passed, "x").retry_after == 0
+    assert refused_answer("P", answer(429, **{"retry-after": "soon"}), "x").retry_after is None

@@ -66,9 +66,17 @@ def test_a_checkout_session_is_asked_as_stripe_takes_it_and_its_url_is_the_link(
         "success_url": "https://shop.acme.test/paid",
         "cancel_url": "https://shop.acme.test/cancelled",
         "client_reference_id": "deal_25",
-        "metadata[tenant_id]": "acme",
         "metadata[item_type]": "deal",
         "metadata[item_id]": "25",
+        "invoice_creation[enabled]": "true",
+        # The item, for the payment's webhooks (crm.ingest.stripe): on the session, its payment
+        # intent and its invoice.
+        "metadata[crm_ref]": "deal/25",
+        "metadata[tenant_id]": "acme",
+        "payment_intent_data[metadata][crm_ref]": "deal/25",
+        "payment_intent_data[metadata][tenant_id]": "acme",
+        "invoice_creation[invoice_data][metadata][crm_ref]": "deal/25",
+        "invoice_creation[invoice_data][metadata][tenant_id]": "acme",
         "customer_email": "maria@client.test",
     }
     assert request.timeout == 10

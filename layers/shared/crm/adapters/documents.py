@@ -3,18 +3,18 @@
     {tenant}/documents/{item type}/{item id}/{document id}/{name}
 
 in the bucket the constructor names, and a presigned GET URL to view it. The document id is derived
-from the idempotency key, so a retried run writes the same object again (S3's PUT replaces it
-whole) and answers the same id.
+from the idempotency key (``crm.domain.documents.document_id``), so a retried run writes the same
+object again (S3's PUT replaces it whole) and answers the same id.
 
 Needs ``s3:PutObject`` and ``s3:GetObject`` on ``{bucket}/*`` (a presigned URL acts with the
 signer's rights). A presigned URL is valid for ``url_valid_for`` (7 days at most, SigV4's limit)
 AND only while the credentials that signed it are: a Lambda role's are temporary (hours), so a link
-meant to last days must be signed anew when opened (a CRM route that redirects to a fresh one).
+meant to last days must be signed anew when opened: the CRM's ``/d/{token}`` route redirects to a
+fresh one (``view_url``), and that is the link robots give out (``crm.service.documents``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -24,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from crm.adapters.tables import connection
+from crm.domain.documents import document_id as id_of
 from crm.domain.model import Item
 from crm.domain.ports import StoredDocument
 from crm.domain.robots import RobotFailed
@@ -61,6 +62,9 @@ def checked_name(name: str) -> str:
 
 
 class S3Documents:
+    """The documents' content. Its ``store`` answers the storage's own presigned link; the robots'
+    port (``crm.service.documents.CrmDocuments``) stores through it and gives out the CRM's link."""
+
     def __init__(self, bucket: str, *, url_valid_for: timedelta = URL_VALID_FOR) -> None:
         if not timedelta(seconds=1) <= url_valid_for <= URL_VALID_FOR:
             raise ValueError("a presigned URL is valid for 1 second to 7 days")
@@ -78,8 +82,8 @@ class S3Documents:
         idempotency_key: str,
     ) -> StoredDocument:
         name = checked_name(name)
-        document_id = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-        key = f"{tenant_id}/documents/{item.type}/{item.id}/{document_id}/{name}"
+        document_id = id_of(idempotency_key)
+        key = object_key(tenant_id, item.type, item.id, document_id, name)
         s3 = _s3()
         try:
             s3.put_object(
@@ -101,9 +105,16 @@ class S3Documents:
             ) from None
         except BotoCoreError as error:
             raise RobotFailed(f"the document store could not be reached: {error}") from None
-        url = s3.generate_presigned_url(
+        return StoredDocument(document_id, self.view_url(key, self.url_valid_for))
+
+    def view_url(self, key: str, valid_for: timedelta) -> str:
+        """A presigned GET of the object ``key`` (no call: it is signed here)."""
+        return _s3().generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": key},
-            ExpiresIn=int(self.url_valid_for.total_seconds()),
+            ExpiresIn=int(valid_for.total_seconds()),
         )
-        return StoredDocument(document_id, url)
+
+
+def object_key(tenant_id: str, item_type: str, item_id: str, document_id: str, name: str) -> str:
+    return f"{tenant_id}/documents/{item_type}/{item_id}/{document_id}/{name}"

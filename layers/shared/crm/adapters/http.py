@@ -22,14 +22,15 @@ import ipaddress
 import socket
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from crm.domain import clock
 from crm.domain.ports import HttpAnswer
+from crm.domain.retry_after import retry_after_in
 from crm.domain.robots import RobotFailed
 
 MAX_BODY = 1024 * 1024
@@ -197,18 +198,6 @@ class HttpClient:
         return addresses
 
 
-def retry_after(headers: Mapping[str, str]) -> int | None:
-    """The seconds a ``Retry-After`` header asks to wait (a number or an HTTP date), if any."""
-    value = headers.get("retry-after", "").strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        at = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0, int(at.timestamp() - time.time()))
-
-
 def refused_answer(
     service: str, answer: HttpAnswer, message: str, *, retryable: bool | None = None
 ) -> RobotFailed:
@@ -221,5 +210,5 @@ def refused_answer(
     return RobotFailed(
         f"{service} answered {answer.status}: {message}",
         retryable=retryable,
-        retry_after=retry_after(answer.headers) if retryable else None,
+        retry_after=retry_after_in(answer.headers, clock.now()) if retryable else None,
     )

@@ -2,8 +2,10 @@
 ``Http`` port), and the local runtime's provider (``LocalPayments``).
 
 Stripe makes a session once per ``Idempotency-Key`` (for 24 hours: a run retried later than that
-would make a second session, which stays unpaid). The session carries the item in its metadata
-(tenant, item type and id) for the signed ``checkout.session.completed`` webhook to find it by.
+would make a second session, which stays unpaid). The session, its payment intent and the invoice
+Checkout makes for it carry the item in their metadata (``crm_ref``: ``deal/25``, and the tenant),
+for the signed ``checkout.session.completed``, ``payment_intent.succeeded`` and ``invoice.paid``
+webhooks to find it by (``crm.service.payments``).
 """
 
 from __future__ import annotations
@@ -12,19 +14,21 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from crm.adapters.http import refused_answer
 from crm.adapters.tables import ItemsTableRecord
 from crm.adapters.transactions import condition_failed
 from crm.domain import clock
 from crm.domain.model import Item
+from crm.domain.payments import ref_text
 from crm.domain.ports import Http, PaymentLink
 from crm.domain.robots import RobotFailed
+from crm.domain.trigger_events import ItemRef
 
 STRIPE_SESSIONS = "https://api.stripe.com/v1/checkout/sessions"
 TIMEOUT = 10.0
@@ -78,10 +82,15 @@ class StripeCheckout:
             ("success_url", self.success_url),
             ("cancel_url", self.cancel_url),
             ("client_reference_id", reference(item)),
-            ("metadata[tenant_id]", tenant_id),
             ("metadata[item_type]", item.type),
             ("metadata[item_id]", item.id),
+            # An invoice for the payment, so that paying it fires *invoice paid* triggers too.
+            ("invoice_creation[enabled]", "true"),
         ]
+        ref = ref_text(ItemRef(item.type, item.id))
+        carriers = ("metadata", "payment_intent_data[metadata]", "invoice_creation[invoice_data][metadata]")
+        for carrier in carriers:
+            form += [(f"{carrier}[crm_ref]", ref), (f"{carrier}[tenant_id]", tenant_id)]
         if item.emails:  # Checkout asks the payer for it otherwise
             form.append(("customer_email", item.emails[0]))
         answer = self.http.post(
@@ -127,6 +136,7 @@ class LocalPaymentRecord(ItemsTableRecord):
     description = UnicodeAttribute()
     created_at = UnicodeAttribute()
     expires_at = NumberAttribute()
+    paid_at = UnicodeAttribute(null=True)
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,7 @@ class LocalPayment:
     amount_minor: int
     currency: str
     description: str
+    paid_at: datetime | None = None
 
 
 class LocalPayments:
@@ -199,4 +210,18 @@ class LocalPayments:
             int(record.amount_minor),
             record.currency,
             record.description,
+            None if record.paid_at is None else datetime.fromisoformat(record.paid_at),
         )
+
+    def mark_paid(self, tenant_id: str, link_id: str, at: datetime) -> bool:
+        """Records the link as paid at ``at``: False if it was paid before (nothing changes then)."""
+        try:
+            LocalPaymentRecord(pk=f"{tenant_id}#PAYMENT#{link_id}", sk=LINK_SK).update(
+                actions=[LocalPaymentRecord.paid_at.set(at.isoformat())],
+                condition=LocalPaymentRecord.pk.exists() & LocalPaymentRecord.paid_at.does_not_exist(),
+            )
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
+            return False
+        return True

@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -29,7 +28,6 @@ from crm.adapters.along import Actions, transact
 from crm.adapters.items import item_pk
 from crm.adapters.journal import run_records
 from crm.adapters.tables import THROTTLED, RunsTableRecord, connection
-from crm.adapters.transactions import condition_failed
 from crm.domain.errors import AlreadyRecorded, StaleWrite, Throttled
 from crm.domain.robots import Run, RunState, journal_entry
 from crm.domain.trigger_events import ItemRef
@@ -65,8 +63,8 @@ class RunRecord(RunsTableRecord):
 
 
 class TokensRecord(RunsTableRecord):
-    taken = NumberAttribute(default=0)
-    expires_at = NumberAttribute()
+    taken = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
 
 
 class CursorRecord(RunsTableRecord):
@@ -244,31 +242,30 @@ def due(bucket_key: str, until: datetime) -> list[Run]:
 
 def take_tokens(tenant_id: str, at: datetime, wanted: int, per_minute: int) -> int:
     """Up to ``wanted`` of the tenant's runs for the minute of ``at`` (``per_minute`` a minute, in
-    shards so that no counter is one hot record); how many it got."""
-    if wanted <= 0:
-        return 0
-    shard = (
-        int.from_bytes(hashlib.sha256(f"{tenant_id}{at.timestamp()}".encode()).digest()[:2]) % TOKEN_SHARDS
-    )
-    limit = max(1, per_minute // TOKEN_SHARDS)
-    record = TokensRecord(
-        pk=f"{tenant_id}#THROTTLE",
-        sk=f"{minute_of(at)}#{shard}",
-        expires_at=int((at + TOKENS_KEPT).timestamp()),
-    )
-    granted = wanted
-    while granted > 0:
-        try:
-            record.update(
-                actions=[TokensRecord.taken.add(granted), TokensRecord.expires_at.set(record.expires_at)],
-                condition=TokensRecord.taken.does_not_exist() | (TokensRecord.taken <= limit - granted),
-            )
-            return granted
-        except UpdateError as error:
-            if not condition_failed(error):
-                raise
-            granted //= 2  # a fuller minute: ask for less
-    return 0
+    shards so that no counter is one hot record); how many it got.
+
+    Each shard counts what was asked of it (one UpdateItem, no condition: ADD answers the new
+    total), and grants what still fitted under its share; the next shards are asked for the rest,
+    so a minute's whole allowance can be taken at once. A count past the share only means later
+    askers get nothing that minute."""
+    first = int.from_bytes(hashlib.sha256(f"{tenant_id}{at.timestamp()}".encode()).digest()[:2])
+    granted = 0
+    for n in range(TOKEN_SHARDS):
+        if granted >= wanted:
+            break
+        shard = (first + n) % TOKEN_SHARDS
+        share = per_minute // TOKEN_SHARDS + (1 if shard < per_minute % TOKEN_SHARDS else 0)
+        asked = wanted - granted
+        record = TokensRecord(pk=f"{tenant_id}#THROTTLE", sk=f"{minute_of(at)}#{shard}")
+        # pynamodb's update answers the record as it now is: ``taken`` is the new total.
+        record.update(
+            actions=[
+                TokensRecord.taken.add(asked),
+                TokensRecord.expires_at.set(int((at + TOKENS_KEPT).timestamp())),
+            ]
+        )
+        granted += max(0, min(asked, share - (int(record.taken) - asked)))
+    return granted
 
 
 def sweep_cursor() -> str | None:

@@ -9,10 +9,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from crm.api import (
     activities,
+    app_robots,
     app_triggers,
     automation,
     bookings,
     document,
+    documents,
     emails,
     employees,
     forms,
@@ -22,8 +24,11 @@ from crm.api import (
     keys,
     mailbox,
     notifications,
+    payments,
     pipelines,
+    requisites,
     robot_settings,
+    secrets,
     sites,
     sources,
     tasks,
@@ -56,8 +61,8 @@ VERSION = "0.1.0"
 logger = Logger(child=True)
 
 app = Resolver()
-# App triggers, sources, robot settings, forms, hooks and sites before automation: their literal
-# paths win over /automation/{type}/{pipeline}.
+# App triggers and robots, sources, robot settings, secrets, document templates, payment accounts,
+# forms, hooks and sites before automation: their literal paths win over /automation/{type}/{pipeline}.
 for module in (
     employees,
     types,
@@ -65,8 +70,12 @@ for module in (
     items,
     journal,
     app_triggers,
+    app_robots,
     sources,
     robot_settings,
+    secrets,
+    documents,
+    payments,
     forms,
     hooks,
     sites,
@@ -78,6 +87,7 @@ for module in (
     activities,
     tasks,
     notifications,
+    requisites,
 ):
     app.include_router(module.router)
 

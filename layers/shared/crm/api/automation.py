@@ -9,6 +9,7 @@ from crm.api.schemas import (
     CopyIn,
     PathId,
     PipelineOut,
+    RobotCreateIn,
     RobotIn,
     RuleOut,
     RuleTypeOut,
@@ -47,9 +48,11 @@ def create_trigger(item_type: PathId, pipeline_id: PathId, body: TriggerIn) -> R
 
 
 @router.post("/automation/<item_type>/<pipeline_id>/robots", tags=["automation"], status_code=201)
-def create_robot(item_type: PathId, pipeline_id: PathId, body: RobotIn) -> RuleOut:
-    rule = configuration.create_rule(
-        tenant_id(router), item_type, pipeline_id, RuleKind.ROBOT, body.model_dump()
+def create_robot(item_type: PathId, pipeline_id: PathId, body: RobotCreateIn) -> RuleOut:
+    """A new robot on a stage; with also_for_items_here, planned also for the items there now."""
+    values = body.model_dump(exclude={"also_for_items_here"})
+    rule = configuration.create_robot(
+        tenant_id(router), item_type, pipeline_id, values, also_for_items_here=body.also_for_items_here
     )
     return RuleOut.of(rule)
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from crm.api.context import tenant_id
-from crm.api.schemas import ID_PATTERN, Cursor, JournalEntryOut, JournalPage, Limit, PathId
+from crm.api.schemas import ID_PATTERN, Cursor, JournalEntryOut, JournalPage, Limit, PathId, RobotRunOut
 from crm.domain.errors import Invalid
 from crm.domain.trigger_events import CODE_PATTERN
 from crm.domain.triggering import Outcome
@@ -38,13 +38,21 @@ def _time(since: str | None) -> datetime | None:
 
 def _page(found: tuple[list[dict], str | None]) -> JournalPage:
     entries, cursor = found
-    return JournalPage(entries=[JournalEntryOut.model_validate(e) for e in entries], cursor=cursor)
+    return JournalPage(entries=[_entry(e) for e in entries], cursor=cursor)
+
+
+def _entry(entry: dict) -> JournalEntryOut | RobotRunOut:
+    """A trigger event's decision, or (``kind: robot_run``) what happened to a robot run."""
+    if entry.get("kind") == "robot_run":
+        return RobotRunOut.model_validate(entry)
+    return JournalEntryOut.model_validate(entry)
 
 
 @router.get("/items/<item_type>/<item_id>/journal", tags=["items"])
 def item_journal(item_type: PathId, item_id: PathId, limit: Limit = 50, cursor: Cursor = None) -> JournalPage:
     """Every trigger event that reached the item, newest first, with each candidate trigger's
-    verdict (moved; condition false, with the values compared; stage behind; closed; ...)."""
+    verdict (moved; condition false, with the values compared; stage behind; closed; ...), and what
+    happened to each of its robot runs (``kind: robot_run``)."""
     return _page(triggers.item_journal(tenant_id(router), item_type, item_id, limit, cursor))
 
 

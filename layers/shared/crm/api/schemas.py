@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crm.domain.app_robots import AppRobot
 from crm.domain.keys import ApiKey, Scope
 from crm.domain.model import (
     MAX_FIELD_TEXT,
@@ -425,7 +426,7 @@ class TriggerIn(Body):
     params: Params = {}
     condition: Condition = None
     run_as: Id | None = Field(None, description="an active employee")
-    sort: Sort = 0
+    sort: Sort | None = Field(None, description="its place among the stage's rules; none: after the last one")
     allow_backwards: Flag = False
 
 
@@ -436,7 +437,7 @@ class RobotIn(Body):
     params: Params = {}
     condition: Condition = None
     run_as: Id | None = Field(None, description="an active employee")
-    sort: Sort = 0
+    sort: Sort | None = Field(None, description="its place among the stage's rules; none: after the last one")
     delay: DelayIn = DelayIn()
     after_previous: Flag = False
     retry: RetryIn = RetryIn()
@@ -444,6 +445,14 @@ class RobotIn(Body):
     continue_on_failure: Flag = Field(False, description="the robots after it run even if it failed")
     allow_repeat: Flag = Field(False, description="run again each time the item comes back to the stage")
     active: Flag = True
+
+
+class RobotCreateIn(RobotIn):
+    also_for_items_here: Flag = Field(
+        False,
+        description="plan it also for the items in its stage now, as if each had just entered it "
+        "(a one-off backfill; the answer does not wait for it; see each item's journal)",
+    )
 
 
 class CopyIn(Body):
@@ -575,8 +584,32 @@ class JournalEntryOut(BaseModel):
     note: str | None = Field(None, description="why the event reached no item")
 
 
+class RobotRunOut(BaseModel):
+    """What happened to one robot run: planned (queued, delayed, waiting), skipped, cancelled, an
+    attempt that failed (delayed again, with the error), done or failed for good."""
+
+    id: str
+    kind: Literal["robot_run"]
+    at: datetime
+    item: str = Field(description="type/id")
+    pipeline_id: str
+    stage_id: str
+    robot_id: str
+    robot_type: str
+    run_id: str
+    state: Literal["waiting", "delayed", "queued", "running", "done", "skipped", "cancelled", "failed"]
+    attempt: int = Field(description="attempts started so far")
+    due_at: datetime | None = Field(description="when a delayed run is due")
+    inputs: dict[str, Any] = Field(description="the robot's params as it ran")
+    outputs: dict[str, Any]
+    error: str | None
+    note: str | None = Field(description="why it was skipped or cancelled")
+    duration_ms: int | None
+    chain: list[str] = Field(description="the causes that led to the stage entry (loops stop at a bound)")
+
+
 class JournalPage(BaseModel):
-    entries: list[JournalEntryOut]
+    entries: list[JournalEntryOut | RobotRunOut]
     cursor: str | None = Field(
         None, description="pass as ?cursor= for the next page (a filtered page may hold fewer entries)"
     )
@@ -764,3 +797,190 @@ class NotificationOut(BaseModel):
 class NotificationPage(BaseModel):
     notifications: list[NotificationOut]
     cursor: str | None = None
+
+
+# ---------------------------------------------------------------- app robots
+
+
+class AppRobotPropertyIn(Body):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    type: Literal["string", "number", "boolean"]
+    required: Flag = False
+
+
+class AppRobotIn(Body):
+    code: TriggerCode
+    name: Name
+    handler_url: Annotated[str, Field(max_length=2048, description="https: where each run is posted")]
+    secret_ref: Annotated[
+        str,
+        Field(
+            pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+            description="the tenant secret (/automation/secrets) signing the request and the answer",
+        ),
+    ]
+    properties: Annotated[list[AppRobotPropertyIn], Field(max_length=20)] = []
+    returns: Annotated[list[AppRobotPropertyIn], Field(max_length=20)] = []
+
+
+class AppRobotOut(BaseModel):
+    code: str
+    name: str
+    handler_url: str
+    secret_ref: str
+    properties: list[dict[str, Any]]
+    returns: list[dict[str, Any]]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, robot: AppRobot) -> AppRobotOut:
+        return cls.model_validate(robot.to_dict())
+
+
+# ---------------------------------------------------------------- documents and requisites
+
+DocumentKindName = Literal["invoice", "quote", "offer", "contract", "act", "receipt", "other"]
+
+
+class DocumentTemplateIn(Body):
+    name: Name
+    kind: DocumentKindName
+    body: str = Field(
+        min_length=1,
+        max_length=20_000,
+        description="the document's HTML, a template: {{ item.title }}, {{ contact.email }}, "
+        "{{ robots.<robot_id>.<output> }}; every value is HTML-escaped",
+    )
+    file_name: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description='a template; default "<name> {{ item.id }}"; ".html" is added'
+    )
+
+
+class NewDocumentTemplateIn(DocumentTemplateIn):
+    id: Id | None = Field(None, description="default: derived from the name (Invoice -> invoice)")
+
+
+class DocumentTemplateOut(BaseModel):
+    id: str
+    name: str
+    kind: DocumentKindName
+    body: str
+    file_name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentTemplateList(BaseModel):
+    templates: list[DocumentTemplateOut]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    item: ItemRefOut
+    kind: DocumentKindName
+    name: str = Field(description="its file name")
+    content_type: str
+    size: int = Field(description="bytes")
+    template_id: str | None
+    created_at: datetime
+    created_by: str = Field(description='"robot:{robot id}"')
+    viewed_at: datetime | None = Field(description="when its link was first opened by a person")
+    url: str = Field(description="its public view link (signed, no API key needed)")
+
+
+class DocumentPage(BaseModel):
+    documents: list[DocumentOut]
+    cursor: str | None = None
+
+
+def _line(limit: int, description: str | None = None) -> Any:
+    return Field(None, max_length=limit, description=description)
+
+
+class RequisitesIn(Body):
+    legal_name: str | None = _line(300)
+    tax_id: str | None = _line(50, "VAT id, INN, EIN...")
+    registration_number: str | None = _line(50)
+    address: str | None = _line(1000, "the legal address; may have several lines")
+    bank_name: str | None = _line(200)
+    bank_account: str | None = _line(64, "an IBAN or an account number")
+    bank_code: str | None = _line(32, "BIC/SWIFT, or the national bank code")
+    by: Id | None = Field(None, description="the employee making the change (active)")
+
+
+class RequisitesOut(BaseModel):
+    of: Literal["company", "contact"]
+    holder: str = Field(description="the company's name, or the contact's email")
+    legal_name: str | None
+    tax_id: str | None
+    registration_number: str | None
+    address: str | None
+    bank_name: str | None
+    bank_account: str | None
+    bank_code: str | None
+    version: int
+    updated_at: datetime
+    updated_by: str | None = Field(description='an employee, "robot:{robot id}", or null')
+
+
+# ---------------------------------------------------------------- payment accounts
+
+GraceHours = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=0,
+        le=30 * 24,
+        description="how long the current signing secret keeps verifying beside the new one (0: stops now)",
+    ),
+]
+
+
+class PaymentAccountIn(Body):
+    name: Name
+    provider: Literal["stripe", "local"] = Field(
+        description="stripe, or local: the local runtime's provider (only where `make run` runs)"
+    )
+    secret_key: str | None = Field(
+        None, max_length=300, description="Stripe: the secret or restricted key that makes Checkout sessions"
+    )
+    webhook_secret: str | None = Field(
+        None, max_length=300, description="Stripe: the endpoint's signing secret (whsec_...), not shown back"
+    )
+    return_url: str | None = Field(
+        None, max_length=2048, description="Stripe: the page Checkout sends the client back to"
+    )
+
+
+class PaymentAccountPatch(Body):
+    name: Name | None = omittable()
+    secret_key: str | None = Field(None, max_length=300, description="Stripe: a new secret key")
+    return_url: str | None = Field(None, max_length=2048, description="Stripe: a new return page")
+
+
+class RollSecretIn(Body):
+    webhook_secret: str | None = Field(
+        None, max_length=300, description="Stripe: the new signing secret after rolling it; local: none"
+    )
+    grace_hours: GraceHours = 24
+
+
+class PaymentAccountOut(BaseModel):
+    id: str
+    name: str
+    provider: Literal["stripe", "local"]
+    created_at: datetime
+    webhook_url: str = Field(description="where the provider sends its events (register it in Stripe)")
+    secret_key_last4: str | None = Field(description="the secret key's last 4 characters")
+    webhook_secret_last4: str = Field(description="the signing secret's last 4 characters")
+    return_url: str | None
+    rotated_at: datetime | None
+    previous_valid_until: datetime | None = Field(
+        description="until when the signing secret before the last roll still verifies (null: it does not)"
+    )
+
+
+class CreatedPaymentAccountOut(PaymentAccountOut):
+    webhook_secret: str | None = Field(
+        description="a local account's signing secret, shown this once (a Stripe account's is Stripe's)"
+    )

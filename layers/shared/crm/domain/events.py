@@ -7,10 +7,12 @@ events by hand after a write.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from crm.domain.errors import Invalid
 from crm.domain.model import CauseKind, Item
+from crm.domain.trigger_events import ItemRef
 
 SOURCE = "crm.items"
 AUTOMATION = (CauseKind.TRIGGER, CauseKind.ROBOT)
@@ -94,3 +96,49 @@ def continued_chain(cause: Any, ref: Any, chain: Any) -> tuple[str, ...]:
     if kind not in AUTOMATION:
         return ()
     return (*chain, kind.value if ref is None else f"{kind.value}:{ref}")
+
+
+@dataclass(frozen=True)
+class Published:
+    """An item event as a bus rule delivers it (the EventBridge envelope), checked: its kind, its
+    detail, the item, when, and the chain what it causes continues."""
+
+    kind: str
+    detail: dict[str, Any]
+    tenant_id: str
+    item: ItemRef
+    pipeline_id: str
+    at: datetime
+    chain: tuple[str, ...]
+
+
+def published(envelope: Any, kinds: tuple[str, ...], texts: tuple[str, ...] = ()) -> Published:
+    """``envelope`` as one of the ``kinds`` of item event this module makes, with the detail's
+    ``texts`` (beyond those every event has) present; Invalid, saying what is wrong, otherwise."""
+    if not isinstance(envelope, dict):
+        raise Invalid("an EventBridge event is an object")
+    kind = (envelope.get("source"), envelope.get("detail-type"))
+    if kind[0] != SOURCE or kind[1] not in kinds:
+        article = "an" if kinds[0][0] in "AEIOU" else "a"
+        raise Invalid(
+            f"not {article} {' or '.join(kinds)} event of {SOURCE}: source and detail-type are {kind}"
+        )
+    detail = envelope.get("detail")
+    if not isinstance(detail, dict):
+        raise Invalid("detail: an object")
+    for name in ("event_id", "tenant_id", "item_type", "item_id", "pipeline_id", *texts, "at"):
+        if not isinstance(detail.get(name), str):
+            raise Invalid(f"detail.{name}: a text")
+    try:
+        at = datetime.fromisoformat(detail["at"])
+    except ValueError:
+        raise Invalid("detail.at: an ISO 8601 date-time") from None
+    return Published(
+        kind=kind[1],
+        detail=detail,
+        tenant_id=detail["tenant_id"],
+        item=ItemRef(detail["item_type"], detail["item_id"]),
+        pipeline_id=detail["pipeline_id"],
+        at=at,
+        chain=continued_chain(detail.get("cause"), detail.get("cause_ref"), detail.get("chain", [])),
+    )

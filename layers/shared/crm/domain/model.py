@@ -489,6 +489,7 @@ class TimelineKind(StrEnum):
     EMAIL_SENT = "email_sent"  # mail sent from the CRM to the item's contact
     ACTIVITY = "activity"  # a call or an email an employee logged
     TASK_COMPLETED = "task_completed"  # a task on the item was done
+    PAYMENT_RECEIVED = "payment_received"  # a payment for the item (crm.service.payments)
 
 
 @dataclass(frozen=True)

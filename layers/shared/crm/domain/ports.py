@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from crm.domain.app_robots import AppRobot
+from crm.domain.documents import DocumentKind, DocumentTemplate
 from crm.domain.model import Cause, Employee, Item
+from crm.domain.requisites import HeldRequisites, Holder
 
 
 class Clock(Protocol):
@@ -102,20 +105,48 @@ class Payments(Protocol):
 @dataclass(frozen=True)
 class StoredDocument:
     id: str
-    url: str  # a signed public view link
+    url: str  # the CRM's public view link (``/d/{token}``): it outlives the storage's signed URLs
 
 
 class Documents(Protocol):
+    """Generated documents: the tenant's templates, and storing a document on its item."""
+
+    def template(self, tenant_id: str, template_id: str) -> DocumentTemplate | None:
+        """The tenant's document template; None when there is none by that id."""
+
     def store(
         self,
         tenant_id: str,
         item: Item,
-        name: str,
+        document: NewDocument,
         content: bytes,
-        content_type: str,
         *,
         idempotency_key: str,
-    ) -> StoredDocument: ...
+        cause: Cause,
+    ) -> StoredDocument:
+        """The content stored and the document recorded on the item, once per key (a retry stores
+        the same document again and records nothing new); fires *document created* for the item,
+        continuing ``cause``'s chain."""
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    kind: DocumentKind
+    name: str  # a file name
+    content_type: str
+    template_id: str | None = None
+
+
+class RequisitesBook(Protocol):
+    """The requisites of companies and contacts (``crm.domain.requisites``)."""
+
+    def get(self, tenant_id: str, holder: Holder) -> HeldRequisites | None: ...
+
+    def change(
+        self, tenant_id: str, holder: Holder, values: Mapping[str, str | None], *, by: str
+    ) -> HeldRequisites:
+        """The holder's requisites with ``values`` set (the others kept); the same values set again
+        change nothing, so a retried run does no harm."""
 
 
 class Items(Protocol):
@@ -157,3 +188,9 @@ class Turns(Protocol):
     """Round-robin robots' turns (``crm.domain.work.Turn``): how many a robot has taken so far."""
 
     def taken(self, tenant_id: str, pipeline_id: str, rule_id: str) -> int: ...
+
+
+class AppRobots(Protocol):
+    """The robots applications registered (``crm.domain.app_robots``), as the runner sees them."""
+
+    def get(self, tenant_id: str, code: str) -> AppRobot | None: ...

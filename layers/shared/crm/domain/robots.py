@@ -26,12 +26,14 @@ from crm.domain import templates
 from crm.domain.errors import CrmError
 from crm.domain.model import Cause, CauseKind, Employee, Item
 from crm.domain.ports import (
+    AppRobots,
     Documents,
     Employees,
     Http,
     Items,
     Mailer,
     Payments,
+    RequisitesBook,
     Secrets,
     Sms,
     Telephony,
@@ -205,6 +207,8 @@ class Ports:
     documents: Documents | None = None
     turns: Turns | None = None  # round-robin robots
     secrets: Secrets | None = None  # signed webhooks
+    app_robots: AppRobots | None = None  # robots applications registered
+    requisites: RequisitesBook | None = None  # companies' and contacts' requisites
 
 
 def template_values(

@@ -65,6 +65,7 @@ class Purpose(StrEnum):
     OPEN = "o"  # the open pixel
     CLICK = "c"  # a tracked link (with its number)
     REPLY = "m"  # the Message-ID (and References) of the sent mail, for replies to find the item
+    DOCUMENT = "d"  # a generated document's public view link (its id in the message id's place)
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from crm import batches
 from crm.domain.errors import Invalid
-from crm.domain.events import SOURCE as ITEM_EVENTS
-from crm.domain.events import continued_chain
+from crm.domain.events import published
 from crm.domain.trigger_events import MAX_DATA_BYTES, ItemRef, TriggerEvent
 from crm.service import crm_changes
 from crm.service.triggers import Applied, apply_trigger_event
@@ -62,30 +61,15 @@ class ItemUpdate:
     @classmethod
     def of(cls, envelope: Any) -> ItemUpdate:
         """From the EventBridge event (as the rule delivers it); Invalid for anything else."""
-        if not isinstance(envelope, dict):
-            raise Invalid("an EventBridge event is an object")
-        kind = (envelope.get("source"), envelope.get("detail-type"))
-        if kind != (ITEM_EVENTS, DETAIL_TYPE):
-            raise Invalid(f"not an {DETAIL_TYPE} event of {ITEM_EVENTS}: source and detail-type are {kind}")
-        detail = envelope.get("detail")
-        if not isinstance(detail, dict):
-            raise Invalid("detail: an object")
-        texts = ("event_id", "tenant_id", "item_type", "item_id", "pipeline_id", "at")
-        for name in texts:
-            if not isinstance(detail.get(name), str):
-                raise Invalid(f"detail.{name}: a text")
-        try:
-            at = datetime.fromisoformat(detail["at"])
-        except ValueError:
-            raise Invalid("detail.at: an ISO 8601 date-time") from None
+        update = published(envelope, (DETAIL_TYPE,))
         return cls(
-            event_id=detail["event_id"],
-            tenant_id=detail["tenant_id"],
-            item=ItemRef(detail["item_type"], detail["item_id"]),
-            pipeline_id=detail["pipeline_id"],
-            at=at,
-            changes=_changes(detail.get("changes")),
-            chain=continued_chain(detail.get("cause"), detail.get("cause_ref"), detail.get("chain", [])),
+            event_id=update.detail["event_id"],
+            tenant_id=update.tenant_id,
+            item=update.item,
+            pipeline_id=update.pipeline_id,
+            at=update.at,
+            changes=_changes(update.detail.get("changes")),
+            chain=update.chain,
         )
 
     def event(self, type_code: str, data: BaseModel) -> TriggerEvent:

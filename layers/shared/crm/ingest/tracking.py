@@ -3,18 +3,21 @@
 ``GET /t/o/{token}``: the open pixel, a 43-byte transparent GIF, never cached (each open reaches
 us), whatever the token: a bad or forged one records nothing, and a mail client shows no broken
 image. ``GET /t/c/{token}``: 302 to the address stored for the link when the mail was sent, never
-one from the request (no open redirect); 404 for a token that is not ours. HEAD requests and known
-prefetchers and link scanners get the same answers and fire nothing (``tracking.automated``)."""
+one from the request (no open redirect); 404 for a token that is not ours. ``GET /d/{token}``: a
+generated document's public link, 302 to a fresh presigned URL of it (``crm.service.documents``),
+firing *document viewed* the first time. HEAD requests and known prefetchers and link scanners get
+the same answers and fire nothing (``tracking.automated``)."""
 
 from __future__ import annotations
 
 from crm.domain import tracking
 from crm.domain.tracking import Purpose
 from crm.ingest.http import Request, Response, error, redirect
-from crm.service import outbound_mail
+from crm.service import documents, outbound_mail
 
 OPEN_ROUTE = "/t/o/{token}"
 CLICK_ROUTE = "/t/c/{token}"
+DOCUMENT_ROUTE = "/d/{token}"
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache"}
 
 
@@ -26,6 +29,8 @@ def handle(request: Request) -> Response:
         return Response(200, tracking.PIXEL, {"Content-Type": "image/gif", **NO_STORE})
     if request.resource == CLICK_ROUTE:
         return redirect(302, outbound_mail.clicked(token, _automated(Purpose.CLICK, request)))
+    if request.resource == DOCUMENT_ROUTE:
+        return redirect(302, documents.viewed(token, _automated(Purpose.DOCUMENT, request)))
     return error(404, f"there is no {request.path} here", request.request_id)
 
 

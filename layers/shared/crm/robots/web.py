@@ -22,15 +22,14 @@ anything else (a 4xx, a redirect, which is not followed) fails for good.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import hmac
 import ipaddress
 import json
-import math
+import os
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -38,15 +37,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from crm.domain.errors import Invalid
 from crm.domain.ports import HttpAnswer
+from crm.domain.retry_after import retry_after
 from crm.domain.robots import RobotContext, RobotFailed
+from crm.domain.secrets import NAME_PATTERN as SECRET_NAME
 from crm.domain.urls import web_address
 from crm.robots.inside import Params
 
 SIGNATURE_HEADER = "X-Crm-Signature"
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 TIMEOUT_SECONDS = 10.0
-# The longest wait a Retry-After is taken at: the runner's backoff is at most a day too.
-MAX_RETRY_AFTER = 86_400
 # An answer's field is kept as an output up to this size (as JSON): outputs live in the run's
 # record and in the templates of the robots after it.
 MAX_ANSWER_FIELD = 4_000
@@ -54,11 +53,14 @@ MAX_ANSWER_FIELDS = 20
 # How much of a refusing answer's body the run's error quotes.
 _QUOTED = 200
 
-_SECRET_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 # An output's name, as templates read it: robots.<robot id>.<name>.
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Host names that only mean something inside a network, never another system on the internet.
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa")
+# The local runtime's receivers listen on this machine (http://127.0.0.1:port); deployed, a robot
+# posts only to public https addresses. One switch, read once, for the check when a robot is saved
+# (here) and for the HTTP adapter when it runs (``crm.service.robots.ports``).
+LOOPBACK_ALLOWED = os.environ.get("ROBOT_HTTP_ALLOW_LOOPBACK") == "1"
 
 
 def _https(url: str) -> str:
@@ -66,9 +68,11 @@ def _https(url: str) -> str:
         address = web_address(url, "url")
     except Invalid as error:
         raise ValueError(str(error)) from None
+    host = urlsplit(address).hostname or ""
+    if LOOPBACK_ALLOWED and _loopback(host):
+        return address
     if not address.startswith("https://"):
         raise ValueError("url: an https:// address (the body carries the client's data)")
-    host = urlsplit(address).hostname or ""
     try:
         internal = not ipaddress.ip_address(host).is_global
     except ValueError:
@@ -79,6 +83,13 @@ def _https(url: str) -> str:
     return address
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.rstrip(".") == "localhost"
+
+
 # Where a robot posts: an https address of another system on the internet. Names resolving to
 # internal addresses are the HTTP adapter's to refuse (it sees the address it connects to).
 HttpsAddress = Annotated[str, AfterValidator(_https)]
@@ -87,7 +98,7 @@ HttpsAddress = Annotated[str, AfterValidator(_https)]
 class SignedPostParams(Params):
     url: HttpsAddress
     secret_ref: str = Field(
-        pattern=_SECRET_NAME,
+        pattern=SECRET_NAME,
         description="the name of the tenant's secret the body is signed with (never the secret itself)",
     )
     fields_from_answer: list[str] = Field(
@@ -127,9 +138,11 @@ def post_signed(
     params: SignedPostParams,
     payload: Mapping[str, Any],
     headers: Mapping[str, str] | None = None,
+    answer_signed: bool = False,
 ) -> dict[str, Any]:
     """POST ``payload`` to ``params.url``, signed, with the run's idempotency key; the outputs of a
-    2xx answer, or RobotFailed as the answer says."""
+    2xx answer, or RobotFailed as the answer says. ``answer_signed``: the answer must carry its own
+    signature with the same secret (an application's robot answering values the CRM will act on)."""
     secret = _secret(ctx, params.secret_ref)
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
     sent = {
@@ -139,7 +152,33 @@ def post_signed(
         SIGNATURE_HEADER: signature(secret, int(ctx.now.timestamp()), body),
     }
     answer = ctx.ports.http.post(params.url, body, sent, timeout=TIMEOUT_SECONDS)
+    if answer_signed and 200 <= answer.status < 300:
+        _check_answer(answer, secret, ctx.now)
     return outputs_of(answer, params, ctx.now)
+
+
+# How far an answer's signed time may be from the CRM's clock: Stripe's tolerance.
+ANSWER_TOLERANCE = 300
+
+
+def _check_answer(answer: HttpAnswer, secret: str, now: datetime) -> None:
+    """The answer's ``X-Crm-Signature`` is the secret's over its exact body, made within the
+    tolerance; RobotFailed (for good: a forged or stale answer stays one) otherwise."""
+    fields: dict[str, list[str]] = {}
+    for part in (_header(answer, SIGNATURE_HEADER) or "").split(","):
+        key, _, value = part.strip().partition("=")
+        fields.setdefault(key, []).append(value)
+    try:
+        timestamp = int(fields["t"][0])
+    except (KeyError, ValueError):
+        raise RobotFailed(
+            f"the answer carries no {SIGNATURE_HEADER} with t= and v1=", retryable=False
+        ) from None
+    if abs(now.timestamp() - timestamp) > ANSWER_TOLERANCE:
+        raise RobotFailed("the answer's signature is too old or from the future", retryable=False)
+    expected = signature(secret, timestamp, answer.body).rpartition("v1=")[2]
+    if not any(hmac.compare_digest(expected, given) for given in fields.get("v1", [])):
+        raise RobotFailed("the answer's signature does not match its body", retryable=False)
 
 
 def _secret(ctx: RobotContext, name: str) -> str:
@@ -192,21 +231,3 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     except ValueError:  # not JSON, or not UTF-8
         return None
     return value if isinstance(value, dict) else None
-
-
-def retry_after(value: str | None, now: datetime) -> int | None:
-    """Seconds to wait as a Retry-After header says (RFC 9110: seconds, or an HTTP-date), None
-    when it says nothing usable; a date passed already means at once."""
-    if value is None:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"[0-9]{1,10}", value):
-        seconds = int(value)
-    else:
-        try:
-            at = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        # An HTTP-date is in GMT; a date without a zone is read as UTC rather than refused.
-        seconds = math.ceil((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() - now.timestamp())
-    return min(max(seconds, 0), MAX_RETRY_AFTER)

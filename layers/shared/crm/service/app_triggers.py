@@ -8,11 +8,13 @@ an ``event_id``): a retried request is then the same event, applied once and ans
 
 from __future__ import annotations
 
-from crm.adapters import app_triggers, automation
+from crm.adapters import app_triggers
 from crm.domain import clock
 from crm.domain.errors import Conflict, Invalid
 from crm.domain.model import AppTrigger
+from crm.domain.rules import RuleKind
 from crm.domain.trigger_events import ItemRef, TriggerEvent
+from crm.service.configuration import rules_naming
 from crm.service.triggers import Applied, apply_trigger_event
 from crm.triggers.app_trigger import APP_TRIGGER
 
@@ -36,13 +38,7 @@ def get(tenant_id: str, code: str) -> AppTrigger:
 def unregister(tenant_id: str, code: str) -> None:
     """Refused while triggers name the code: they could never fire again."""
     app_triggers.get(tenant_id, code)
-    users = [
-        f"{rule.name!r} in pipeline {pipeline.id!r}"
-        for pipeline in automation.list_pipelines(tenant_id, None)
-        for rule in automation.load(tenant_id, pipeline.id, fresh=True).triggers_of_type(APP_TRIGGER.code)
-        if rule.params.get("code") == code
-    ]
-    if users:
+    if users := rules_naming(tenant_id, RuleKind.TRIGGER, APP_TRIGGER.code, code):
         raise Conflict(f"app trigger {code!r} is used by the triggers {', '.join(users)}: delete them first")
     app_triggers.unregister(tenant_id, code)
 

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # Imported for their effect: every trigger and robot type registers in CATALOGUE, which rules are
 # validated against.
 from crm import robots, triggers  # noqa: F401
-from crm.adapters import app_triggers, automation, items
+from crm.adapters import app_robots, app_triggers, automation, document_records, items
+from crm.adapters.planner_queue import planner_queue
 from crm.domain import conditions
 from crm.domain.contacts import normal_email, normal_phone
 from crm.domain.errors import Conflict, Invalid, NotFound, StaleWrite
@@ -29,6 +30,9 @@ from crm.domain.model import (
     slug,
 )
 from crm.domain.rules import CATALOGUE, Delay, PipelineConfig, Repeat, Retry, Rule, RuleKind
+from crm.robots.app_robot import APP_ROBOT
+from crm.robots.create_document import CREATE_DOCUMENT
+from crm.service.robots import backfill
 from crm.triggers.app_trigger import APP_TRIGGER
 
 # ---------------------------------------------------------------- employees
@@ -366,13 +370,26 @@ def delete_stage(tenant_id: str, pipeline_id: str, stage_id: str) -> Pipeline:
 
 
 def _check_references(tenant_id: str, kind: RuleKind, type_code: str, params: dict[str, Any]) -> None:
-    """What a trigger's params name of the tenant's exists: the pure type checks only their form (an
-    app trigger naming a code no application registered could never fire)."""
+    """What a rule's params name of the tenant's exists: the pure type checks only their form (an
+    app trigger naming a code no application registered could never fire, a robot naming a document
+    template that is not there could never run)."""
     if kind is RuleKind.TRIGGER and type_code == APP_TRIGGER.code:
         try:
             app_triggers.get(tenant_id, params["code"])
         except NotFound:
             raise Invalid(f"params.code: app trigger {params['code']!r} is not registered") from None
+    if kind is RuleKind.ROBOT and type_code == APP_ROBOT.code:
+        try:
+            app_robots.get(tenant_id, params["code"]).checked(params.get("properties") or {})
+        except NotFound:
+            raise Invalid(f"params.code: app robot {params['code']!r} is not registered") from None
+    named_template = params.get("template_id") if type_code == CREATE_DOCUMENT.code else None
+    if (
+        kind is RuleKind.ROBOT
+        and named_template
+        and document_records.get_template(tenant_id, named_template) is None
+    ):
+        raise Invalid(f"params.template_id: document template {named_template!r} does not exist")
 
 
 def _rule(tenant_id: str, pipeline: Pipeline, kind: RuleKind, rule_id: str, values: dict[str, Any]) -> Rule:
@@ -418,6 +435,17 @@ def _delay(tenant_id: str, pipeline: Pipeline, delay: Delay) -> Delay:
     return delay
 
 
+def rules_naming(tenant_id: str, kind: RuleKind, type_code: str, code: str) -> list[str]:
+    """The rules of ``type_code`` whose params name ``code`` (an application's trigger or robot),
+    as "'name' in pipeline 'id'": what would break if the code went away."""
+    return [
+        f"{rule.name!r} in pipeline {pipeline.id!r}"
+        for pipeline in automation.list_pipelines(tenant_id, None)
+        for rule in automation.load(tenant_id, pipeline.id, fresh=True).rules
+        if rule.kind is kind and rule.type_code == type_code and rule.params.get("code") == code
+    ]
+
+
 def pipeline_of_type(tenant_id: str, type_code: str, pipeline_id: str) -> PipelineConfig:
     return get_pipeline(tenant_id, pipeline_id, item_type(tenant_id, type_code).code)
 
@@ -443,8 +471,40 @@ def create_rule(
     tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, values: dict[str, Any]
 ) -> Rule:
     config = pipeline_of_type(tenant_id, type_code, pipeline_id)
+    if values.get("sort") is None:
+        values = values | {"sort": _after_the_last(config, kind, values["stage_id"])}
     rule = _rule(tenant_id, config.pipeline, kind, _rule_id(), values)
     _save(tenant_id, config, put=[rule])
+    return rule
+
+
+def _after_the_last(config: PipelineConfig, kind: RuleKind, stage_id: str) -> int:
+    """The sort of a rule added without one: after the stage's rules of its kind, so that robots run
+    (and a sequential one waits for the one before it) in the order they were added."""
+    return max((rule.sort for rule in config.rules_on(stage_id, kind)), default=0) + 10
+
+
+def create_robot(
+    tenant_id: str,
+    type_code: str,
+    pipeline_id: str,
+    values: dict[str, Any],
+    *,
+    also_for_items_here: bool = False,
+    pages: backfill.PlannerQueue | None = None,
+) -> Rule:
+    """A new robot. ``also_for_items_here``: planned also for the items in its stage now, by a
+    backfill the planner does page by page (asked of it here; the request does not wait). Nothing is
+    created when the backfill cannot be asked for."""
+    if also_for_items_here and values.get("active") is False:
+        raise Invalid("also_for_items_here: the robot is switched off (active false), it would plan nothing")
+    rule = create_rule(tenant_id, type_code, pipeline_id, RuleKind.ROBOT, values)
+    if also_for_items_here:
+        try:
+            backfill.request_backfill(tenant_id, type_code, pipeline_id, rule, pages or planner_queue())
+        except Exception:
+            delete_rule(tenant_id, type_code, pipeline_id, RuleKind.ROBOT, rule.id)
+            raise
     return rule
 
 
@@ -452,7 +512,9 @@ def update_rule(
     tenant_id: str, type_code: str, pipeline_id: str, kind: RuleKind, rule_id: str, values: dict[str, Any]
 ) -> Rule:
     config = pipeline_of_type(tenant_id, type_code, pipeline_id)
-    _existing(config, kind, rule_id)
+    existing = _existing(config, kind, rule_id)
+    if values.get("sort") is None:  # not given: it keeps its place
+        values = values | {"sort": existing.sort}
     rule = _rule(tenant_id, config.pipeline, kind, rule_id, values)
     _save(tenant_id, config, put=[rule])
     return rule

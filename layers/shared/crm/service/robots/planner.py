@@ -21,49 +21,36 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crm.adapters import automation, items, runs
+from crm.adapters.planner_queue import planner_queue
 from crm.adapters.runs import Change
 from crm.domain import clock
 from crm.domain.delays import due_at
 from crm.domain.errors import AlreadyRecorded, Invalid, NotFound
-from crm.domain.events import SOURCE as ITEM_EVENTS
-from crm.domain.events import continued_chain
+from crm.domain.events import published
 from crm.domain.model import Item
 from crm.domain.robots import Plan, Run, RunState, StageEntry, plan
 from crm.domain.rules import PipelineConfig, Rule, RuleKind
-from crm.domain.trigger_events import ItemRef
 from crm.service.robot_settings import for_tenant
-from crm.service.robots import RunQueue
+from crm.service.robots import RunQueue, backfill
 
 ENTRY_EVENTS = ("StageChanged", "ItemCreated")
 
 
 def stage_entry(envelope: Any) -> StageEntry:
-    """The stage entry an EventBridge event (as the rule delivers it) announces; Invalid otherwise."""
-    if not isinstance(envelope, dict):
-        raise Invalid("an EventBridge event is an object")
-    kind = envelope.get("detail-type")
-    if envelope.get("source") != ITEM_EVENTS or kind not in ENTRY_EVENTS:
-        raise Invalid(f"not a {' or '.join(ENTRY_EVENTS)} event of {ITEM_EVENTS}")
-    detail = envelope.get("detail")
-    if not isinstance(detail, dict):
-        raise Invalid("detail: an object")
-    stage_field = "to_stage" if kind == "StageChanged" else "stage_id"
-    for name in ("event_id", "tenant_id", "item_type", "item_id", "pipeline_id", stage_field, "at"):
-        if not isinstance(detail.get(name), str):
-            raise Invalid(f"detail.{name}: a text")
-    try:
-        at = datetime.fromisoformat(detail["at"])
-    except ValueError:
-        raise Invalid("detail.at: an ISO 8601 date-time") from None
-    chain = continued_chain(detail.get("cause"), detail.get("cause_ref"), detail.get("chain", []))
+    """The stage entry an EventBridge event (as the rule delivers it) announces; Invalid otherwise.
+    ``StageChanged`` names the stage entered ``to_stage``; ``ItemCreated`` the stage it was created in."""
+    event = published(envelope, ENTRY_EVENTS, ("stage_id",))
+    stage = event.detail.get("to_stage", event.detail["stage_id"])
+    if not isinstance(stage, str):
+        raise Invalid("detail.to_stage: a text")
     return StageEntry(
-        tenant_id=detail["tenant_id"],
-        item=ItemRef(detail["item_type"], detail["item_id"]),
-        pipeline_id=detail["pipeline_id"],
-        stage_id=detail[stage_field],
-        entry=detail["event_id"],
-        at=at,
-        chain=chain,
+        tenant_id=event.tenant_id,
+        item=event.item,
+        pipeline_id=event.pipeline_id,
+        stage_id=stage,
+        entry=event.detail["event_id"],
+        at=event.at,
+        chain=event.chain,
     )
 
 
@@ -144,10 +131,16 @@ def _cancelled(made: Plan, earlier: list[Run]) -> list[tuple[Run, Run]]:
     return [(run, by_id[run.id]) for run in made.cancelled]
 
 
-def handle(body: str, queue: RunQueue) -> Planned:
-    """One message of the planner's queue."""
+def handle(
+    body: str, queue: RunQueue, pages: backfill.PlannerQueue | None = None
+) -> Planned | backfill.Backfilled:
+    """One message of the planner's queue: a bus event (a stage entry), or a robot backfill's page
+    (``pages``: where its next page is asked for, the planner's queue by default)."""
     try:
         envelope = json.loads(body)
     except (TypeError, ValueError):
         raise Invalid("the message body is not JSON") from None
+    if backfill.is_request(envelope):  # the CRM's own message: a robot's backfill, one page
+        request = backfill.BackfillRequest.from_dict(envelope)
+        return backfill.plan_page(request, queue, pages or planner_queue())
     return plan_entry(stage_entry(envelope), queue)

@@ -1,6 +1,7 @@
 """The ports as the deployed runner (and the local runtime) gives them to the robots: the CRM's own
-items and employees, the CRM mail, SNS for SMS, HTTPS out. Providers a tenant has not set up
-(telephony, payments, documents) are absent, and the robots that need them fail saying so."""
+items and employees, the CRM mail, SNS for SMS, HTTPS out, the tenant's secrets and payment
+account. Providers a tenant has not set up (telephony, a payment account) are absent or fail, and
+the robots that need them fail saying so."""
 
 from __future__ import annotations
 
@@ -12,14 +13,20 @@ from datetime import timedelta
 
 from crm.adapters import warm
 from crm.adapters.http import HttpClient
+from crm.adapters.secrets import TenantSecrets
 from crm.adapters.sms import SnsSms
 from crm.adapters.work import Turns
 from crm.domain.errors import Invalid, NotFound
 from crm.domain.model import Cause, Employee, Item
 from crm.domain.robots import Ports, RobotFailed
 from crm.domain.transitions import MAX_CHAIN_DEPTH
+from crm.robots.web import LOOPBACK_ALLOWED
 from crm.service import configuration
 from crm.service import items as crm_items
+from crm.service.app_robots import RegisteredAppRobots
+from crm.service.documents import robots_documents
+from crm.service.payments import TenantPayments
+from crm.service.requisites import CrmRequisites
 from crm.service.robots.mail import RobotMailer
 
 # A warm container keeps each tenant's employees this long: a robot that names one who was switched
@@ -77,8 +84,15 @@ def deployed_ports(public_base: str, lease: timedelta) -> Ports:
         mailer=RobotMailer(public_base, resend_after=lease),
         sms=SnsSms(os.environ.get("SMS_SENDER_ID") or None, resend_after=lease),
         # The local runtime's receivers listen on 127.0.0.1; deployed, only public HTTPS addresses.
-        http=HttpClient(allow_loopback=os.environ.get("ROBOT_HTTP_ALLOW_LOOPBACK") == "1"),
+        http=HttpClient(allow_loopback=LOOPBACK_ALLOWED),
         employees=TenantEmployees(),
         items=CrmItems(),
         turns=Turns(),
+        # Documents go to the bucket in DOCUMENTS_BUCKET; their links point at the API's /d/{token}.
+        documents=robots_documents(public_base),
+        requisites=CrmRequisites(),
+        app_robots=RegisteredAppRobots(),
+        secrets=TenantSecrets(),
+        # Payment links by the tenant's payment account (Stripe Checkout, or the local runtime's).
+        payments=TenantPayments(public_base),
     )

@@ -168,7 +168,7 @@ def _run(run: Run, ports: Ports, queue: RunQueue, now: datetime, started: float)
             rule,
             config,
             item,
-            f"the move was refused: {refusal}",
+            f"the move was refused ({refusal.reason}): {refusal}",
             False,
             None,
             queue,
@@ -180,7 +180,8 @@ def _run(run: Run, ports: Ports, queue: RunQueue, now: datetime, started: float)
         return _failed(
             run, rule, config, item, f"the item refused the change: {error}", False, None, queue, now, started
         )
-    done = run.moved_on(RunState.DONE, outputs=outputs, ended_at=now)
+    # Done: the error of an attempt before this one is no longer the run's (the journal keeps it).
+    done = run.moved_on(RunState.DONE, outputs=outputs, error=None, ended_at=now)
     changes, sent = _after_it(done, rule, config, item, now)
     runs.write(
         [Change(done, run, at=now, duration_ms=_ms(started)), *changes, *_repetition(done, rule, now)],
@@ -356,7 +357,7 @@ def redrive(message: Run, queue: RunQueue) -> Run | None:
         return None
     again = stored.moved_on(RunState.QUEUED, attempt=0, error=None, ended_at=None, note="re-driven")
     try:
-        runs.write([Change(again, stored)])
+        runs.write([Change(again, stored, at=clock.now())])  # journaled: the operator's re-drive
     except StaleWrite:
         return None  # another re-drive of the same message took it
     queue.send([again])

@@ -40,12 +40,12 @@ class Swept:
     deferred: int  # runs moved to the next minute by their tenant's runs per minute
 
 
-def _minutes(since: str | None, now: datetime) -> list[datetime]:
+def minutes_to_read(since: str | None, now: datetime) -> list[datetime]:
     """The minutes to read: from the cursor (the first sweep: the last hour) to now, at most
     ``MAX_MINUTES_PER_TICK`` of them."""
     current = now.replace(second=0, microsecond=0)
     if since is None:
-        start = current - timedelta(minutes=MAX_MINUTES_PER_TICK)
+        start = current - timedelta(minutes=MAX_MINUTES_PER_TICK - 1)
     else:
         start = datetime.strptime(since, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
     minutes, at = [], start
@@ -63,7 +63,7 @@ def _due(minutes: Iterable[datetime], now: datetime) -> list[Run]:
 
 def sweep(queue: RunQueue, now: datetime | None = None) -> Swept:
     now = now or clock.now()
-    minutes = _minutes(runs.sweep_cursor(), now)
+    minutes = minutes_to_read(runs.sweep_cursor(), now)
     by_tenant: dict[str, list[Run]] = defaultdict(list)
     for run in _due(minutes, now):
         by_tenant[run.tenant_id].append(run)
