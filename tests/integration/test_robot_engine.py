@@ -393,3 +393,68 @@ def test_robots_added_without_a_sort_run_in_the_order_they_were_added(engine):
     ]
     engine.create()
     assert [result.run.rule_id for result in engine.run_queued()] == added
+
+
+def test_a_released_robot_whose_send_is_lost_is_sent_by_the_sweeper(engine):
+    # The runner stops between writing the first robot done and sending the second: the second is
+    # in the due index, due now, so the next tick sends it.
+    engine.robot("new", "add_comment", {"text": "first"})
+    engine.robot("new", "add_comment", {"text": "second"}, after_previous=True)
+    deal = engine.create()
+    from crm.service.robots.runner import run_once
+
+    class Lost(ListQueue):
+        def send(self, runs) -> None:
+            pass  # the Lambda timed out before the send
+
+    (first,) = engine.queue.take()
+    run_once(first, engine.ports, Lost())
+    assert comments(engine, deal) == ["first"]
+    engine.advance(timedelta(minutes=1))
+    engine.run_queued()
+    assert sorted(comments(engine, deal)) == ["first", "second"]
+
+
+def test_a_wait_robot_rechecked_while_the_sweeper_marks_it_queued_is_not_lost(engine):
+    from crm.adapters import runs as stored
+    from crm.service.robots.runner import run_once
+    from crm.service.robots.sweeper import sweep
+
+    wait = {"condition": {"field": "amount", "op": ">", "value": 1000}, "timeout_minutes": 600}
+    engine.robot("new", "wait", wait)
+    deal = engine.create(amount=10.0)
+    engine.run_queued()  # not yet: due again in 5 minutes
+
+    class Inline(ListQueue):
+        """A runner faster than the sweeper: the run is claimed and re-delayed before the sweeper
+        writes it queued."""
+
+        def send(self, runs) -> None:
+            for run in runs:
+                run_once(run, engine.ports, self)
+
+    engine.clock.advance(timedelta(minutes=6))
+    sweep(Inline())
+    (run,) = stored.runs_of("acme", engine_item(deal))
+    assert run.state is RunState.DELAYED and run.due_at is not None  # waiting for its next check
+
+
+def engine_item(item):
+    from crm.domain.trigger_events import ItemRef
+
+    return ItemRef(item.type, item.id)
+
+
+def test_a_sweep_out_of_time_leaves_the_rest_to_the_next_tick(engine):
+    from crm.service.robots.sweeper import sweep
+
+    engine.robot(
+        "new", "add_comment", {"text": "x"}, delay={"kind": "after", "amount": 10, "unit": "minutes"}
+    )
+    for n in range(3):
+        engine.create(title=f"Deal {n}")
+    engine.clock.advance(timedelta(minutes=11))
+    cut_short = sweep(engine.queue, budget=-1)  # its time is up before the first chunk
+    assert (cut_short.finished, cut_short.sent, engine.queue.runs) == (False, 0, [])
+    assert sweep(engine.queue).sent == 3
+    assert len(engine.run_queued()) == 3

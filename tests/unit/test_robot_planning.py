@@ -108,3 +108,28 @@ def test_runs_carry_the_entrys_chain():
 def test_a_run_survives_its_json_form():
     (run,) = planned([robot("a")], due=lambda r, b: b + timedelta(hours=2)).runs
     assert Run.from_dict(run.to_dict()) == run
+
+
+def test_a_run_of_an_earlier_entry_that_is_running_is_left_to_its_runner():
+    # Cancelling it here while it sends its mail would let a robot that does not repeat run again.
+    running = (
+        planned([robot("a", stage_id="new")], stage_id="new", name="e0").runs[0].moved_on(RunState.RUNNING)
+    )
+    made = planned([robot("b")], earlier=[running], at=T0 + timedelta(minutes=5))
+    assert made.cancelled == ()
+
+
+def test_a_backfilled_run_of_the_same_stage_entry_is_neither_cancelled_nor_planned_again():
+    from crm.domain.robots import backfill_entry
+
+    backfilled = Run(
+        **{
+            **vars(planned([robot("a")]).runs[0]),
+            "id": "bf",
+            "entry": backfill_entry("a", T0),
+            "state": RunState.DELAYED,
+        }
+    )
+    made = planned([robot("a"), robot("b")], earlier=[backfilled])
+    assert made.cancelled == ()
+    assert [r.rule_id for r in made.runs] == ["b"]

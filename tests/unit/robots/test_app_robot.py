@@ -51,7 +51,11 @@ PARAMS = {"code": "credit_check", "properties": {"note": "Check {{ item.title }}
 
 
 def test_the_handler_gets_the_item_and_rendered_properties_and_its_signed_answer_gives_the_outputs():
-    ports = fakes(signed_answer({"score": 712, "approved": True, "internal": "not a return property"}))
+    ports = fakes(
+        signed_answer(
+            {"run_id": "run-r1", "score": 712, "approved": True, "internal": "not a return property"}
+        )
+    )
     outputs, _ = ran(CLIENT, "app_robot", PARAMS, fakes=ports)
     assert outputs == {"score": 712, "approved": True}
     (request,) = ports.http.requests
@@ -68,10 +72,11 @@ def test_the_handler_gets_the_item_and_rendered_properties_and_its_signed_answer
     ("answer", "reason"),
     [
         (HttpAnswer(200, {}, b'{"score": 1}'), "no X-Crm-Signature"),
-        (signed_answer({"score": 1}, secret="another-secret-entirely"), "does not match"),
-        (signed_answer({"score": 1}, at=int(NOW.timestamp()) - 3600), "too old"),
-        (signed_answer({"approved": True}), "lacks 'score'"),
-        (signed_answer({"score": "high"}), "'score' is not a number"),
+        (signed_answer({"run_id": "run-r1", "score": 1}, secret="another-secret-entirely"), "does not match"),
+        (signed_answer({"run_id": "run-r1", "score": 1}, at=int(NOW.timestamp()) - 3600), "too old"),
+        (signed_answer({"run_id": "run-r1", "approved": True}), "lacks 'score'"),
+        (signed_answer({"run_id": "run-r1", "score": "high"}), "'score' is not a number"),
+        (signed_answer({"run_id": "run-of-another-item", "score": 1}), "does not name this run"),
     ],
 )
 def test_an_answer_that_is_not_signed_or_not_what_the_robot_returns_fails_the_run_for_good(answer, reason):

@@ -83,7 +83,10 @@ class Run:
     planned_at: datetime
     state: RunState
     due_at: datetime | None = None  # for delayed runs
-    attempt: int = 0  # attempts started so far
+    # Claims so far: it only grows (a re-delayed or re-driven run keeps it), so that a message or a
+    # write made for an earlier claim can never pass for a later one.
+    attempt: int = 0
+    failures: int = 0  # attempts that failed since it was planned or re-driven: what retries count
     chain: tuple[str, ...] = ()  # the causes that led to this stage entry
     after: str | None = None  # the run this one waits for (sequential robots)
     then: str | None = None  # the run that waits for this one
@@ -120,6 +123,7 @@ class Run:
             "state": self.state.value,
             "due_at": moment(self.due_at),
             "attempt": self.attempt,
+            "failures": self.failures,
             "chain": list(self.chain),
             "after": self.after,
             "then": self.then,
@@ -151,6 +155,7 @@ class Run:
             state=RunState(data["state"]),
             due_at=moment(data.get("due_at")),
             attempt=int(data.get("attempt", 0)),
+            failures=int(data.get("failures", 0)),
             chain=tuple(data.get("chain") or ()),
             after=data.get("after"),
             then=data.get("then"),
@@ -301,6 +306,21 @@ class StageEntry:
 _RAN = (RunState.DONE, RunState.FAILED, RunState.RUNNING)
 
 
+BACKFILL = "backfill:"  # the entry id of a run a robot's backfill planned: backfill:{robot}:{entered at}
+
+
+def backfill_entry(robot_id: str, entered_at: datetime) -> str:
+    return f"{BACKFILL}{robot_id}:{entered_at.isoformat()}"
+
+
+def of_entry(run: Run, entry: StageEntry) -> bool:
+    """``run`` belongs to the stage entry ``entry``: planned for its event, or by a backfill of its
+    robot for the item as it sat in that stage since that moment."""
+    if run.entry == entry.entry:
+        return True
+    return run.entry.startswith(BACKFILL) and (run.stage_id, run.entered_at) == (entry.stage_id, entry.at)
+
+
 @dataclass(frozen=True)
 class Plan:
     runs: tuple[Run, ...]  # new runs, in the stage's order
@@ -326,18 +346,21 @@ def plan(
     already has is stale and plans nothing, and cancels nothing."""
     if any(run.entered_at > entry.at for run in earlier):
         return Plan((), (), stale=True)
+    # Runs of earlier stage entries: cancelled while they wait; one running is left to its runner,
+    # which finds the item gone from its stage (cancelling it here could run its effect twice).
     cancelled = tuple(
         run.moved_on(RunState.CANCELLED, note="the item left the stage", ended_at=now)
         for run in earlier
-        if run.state.pending and run.entry != entry.entry
+        if run.state.pending and run.state is not RunState.RUNNING and not of_entry(run, entry)
     )
-    planned_here = {run.id for run in earlier if run.entry == entry.entry}
+    # This entry's runs already planned, by this event or by a backfill of the robot.
+    planned_here = {run.rule_id for run in earlier if of_entry(run, entry)}
     ran = {run.rule_id for run in earlier if run.state in _RAN}
     runs: list[Run] = []
     previous: Run | None = None
     for robot in robots:
         run_of_robot = run_id(entry.entry, robot.id)
-        if run_of_robot in planned_here or (not robot.allow_repeat and robot.id in ran):
+        if robot.id in planned_here or (not robot.allow_repeat and robot.id in ran):
             continue
         run = Run(
             id=run_of_robot,

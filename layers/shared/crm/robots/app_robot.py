@@ -1,9 +1,9 @@
 """*App robot*: a robot an application registered (``/automation/app-robots``, Bitrix24's
 ``bizproc.robot.add``). The run posts the item and the robot's properties to the application's
 handler, signed with the tenant's secret the registration names; the handler answers its return
-properties as a JSON object, signed with the same secret (``X-Crm-Signature``, as the CRM signs), and
-they become the run's outputs. An unsigned or forged answer fails the run: the robots after it would
-act on values nobody vouches for.
+properties as a JSON object that also names the ``run_id`` it answers, signed with the same secret
+(``X-Crm-Signature``, as the CRM signs), and they become the run's outputs. An unsigned or forged
+answer fails the run: the robots after it would act on values nobody vouches for.
 
 Properties whose value is a text are templates (``{{ item.title }}``), rendered when it runs."""
 
@@ -53,7 +53,7 @@ def run(ctx: RobotContext, item: Item, params: AppRobotParams) -> dict[str, Any]
     target = SignedPostParams(
         url=registered.handler_url,
         secret_ref=registered.secret_ref,
-        fields_from_answer=[p.name for p in registered.returns],
+        fields_from_answer=["run_id", *(p.name for p in registered.returns if p.name != "run_id")],
     )
     payload = {
         "robot": registered.code,
@@ -63,6 +63,10 @@ def run(ctx: RobotContext, item: Item, params: AppRobotParams) -> dict[str, Any]
     }
     answer = post_signed(ctx, target, payload, answer_signed=True)
     answer.pop("status")
+    # The signature covers the answer's body: echoing the run makes an answer to another run, signed
+    # as well, useless here.
+    if answer.pop("run_id") != ctx.run.id:
+        raise RobotFailed("the handler's answer does not name this run (run_id)", retryable=False)
     try:
         return registered.answered({k: v for k, v in answer.items() if v is not None})
     except Invalid as error:

@@ -33,7 +33,7 @@ from crm.domain.delays import due_at
 from crm.domain.errors import AlreadyRecorded, Invalid, NotFound
 from crm.domain.model import Item
 from crm.domain.robot_settings import WorkSchedule
-from crm.domain.robots import Run, RunState, StageEntry, plan
+from crm.domain.robots import Run, RunState, StageEntry, backfill_entry, plan
 from crm.domain.rules import Rule, RuleKind
 from crm.domain.trigger_events import ItemRef
 from crm.service.robot_settings import for_tenant
@@ -106,11 +106,6 @@ class Backfilled:
     next: BackfillRequest | None  # the next page, asked for; None: the backfill is over
 
 
-def entry_id(robot_id: str, entered_at: datetime) -> str:
-    """The stage entry a backfilled run belongs to: the same robot and moment, the same id."""
-    return f"backfill:{robot_id}:{entered_at.isoformat()}"
-
-
 def plan_page(
     request: BackfillRequest, queue: RunQueue, pages: PlannerQueue, now: datetime | None = None
 ) -> Backfilled:
@@ -134,7 +129,7 @@ def plan_page(
             item=ItemRef(item.type, item.id),
             pipeline_id=request.pipeline_id,
             stage_id=request.stage_id,
-            entry=entry_id(robot.id, item.stage_entered_at),
+            entry=backfill_entry(robot.id, item.stage_entered_at),
             at=item.stage_entered_at,
             chain=(),
         )

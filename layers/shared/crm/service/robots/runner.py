@@ -142,10 +142,8 @@ def _run(run: Run, ports: Ports, queue: RunQueue, now: datetime, started: float)
         return _failed(run, rule, config, item, str(error), False, None, queue, now, started)
     effects = context.effects
     if effects.recheck_at is not None:
-        # A *wait* robot whose condition does not hold yet: due again then, its attempt not used up.
-        again = run.moved_on(
-            RunState.DELAYED, due_at=effects.recheck_at, attempt=run.attempt - 1, outputs=outputs
-        )
+        # A *wait* robot whose condition does not hold yet: due again then (no failure counted).
+        again = run.moved_on(RunState.DELAYED, due_at=effects.recheck_at, outputs=outputs)
         runs.write([Change(again, run)])
         return Ran(again)
     try:
@@ -284,7 +282,8 @@ def _after_it(
             following = runs.get(ended.tenant_id, ended.item, following.then) if following.then else None
         return changes, []
     outputs = {**ended.earlier_outputs, ended.rule_id: dict(ended.outputs)}
-    released = replace(following, earlier_outputs=outputs)
+    # Released now: its own delay (and a *wait* robot's timeout) counts from here.
+    released = replace(following, earlier_outputs=outputs, planned_at=now)
     next_rule = config.rule(following.rule_id) if config is not None else None
     if next_rule is None:
         cancelled = released.moved_on(RunState.CANCELLED, note="the robot was removed", ended_at=now)
@@ -293,8 +292,12 @@ def _after_it(
     released = scheduled(
         released, due_at(next_rule.delay, base=now, value_of=item.value_of, schedule=schedule), now
     )
-    change = Change(released, following, at=now if released.state is not RunState.QUEUED else None)
-    return [change], [released] if released.state is RunState.QUEUED else []
+    if released.state is not RunState.QUEUED:
+        return [Change(released, following, at=now)], []
+    # Due now: sent once written, and in the due index too, so that a runner stopping between the
+    # write and the send (this run's message then finds it done) leaves it to the sweeper, not lost.
+    released = released.moved_on(RunState.DELAYED, due_at=now)
+    return [Change(released, following)], [released]
 
 
 def _repetition(done: Run, rule: Rule, now: datetime) -> list[Change]:
@@ -331,12 +334,15 @@ def _failed(
     started: float,
     entries: list[TimelineEntry] | None = None,
 ) -> Ran:
-    if retryable and run.attempt <= rule.retry.attempts:
-        wait = max(retry_after or 0, rule.retry.backoff_seconds * 2 ** (run.attempt - 1))
-        again = run.moved_on(RunState.DELAYED, due_at=now + timedelta(seconds=wait), error=error)
+    failures = run.failures + 1
+    if retryable and failures <= rule.retry.attempts:
+        wait = max(retry_after or 0, rule.retry.backoff_seconds * 2 ** (failures - 1))
+        again = run.moved_on(
+            RunState.DELAYED, due_at=now + timedelta(seconds=wait), error=error, failures=failures
+        )
         runs.write([Change(again, run, at=now, duration_ms=_ms(started))])
         return Ran(again)
-    failed = run.moved_on(RunState.FAILED, error=error, ended_at=now)
+    failed = run.moved_on(RunState.FAILED, error=error, ended_at=now, failures=failures)
     changes, sent = _after_it(failed, rule, config, item, now)
 
     def add(actions: Actions) -> None:
@@ -355,7 +361,10 @@ def redrive(message: Run, queue: RunQueue) -> Run | None:
     stored = runs.get(message.tenant_id, message.item, message.id)
     if stored is None or stored.state is not RunState.FAILED:
         return None
-    again = stored.moved_on(RunState.QUEUED, attempt=0, error=None, ended_at=None, note="re-driven")
+    # Due now, in the due index as well as sent: if the send is lost, the sweeper sends it.
+    again = stored.moved_on(
+        RunState.DELAYED, due_at=clock.now(), failures=0, error=None, ended_at=None, note="re-driven"
+    )
     try:
         runs.write([Change(again, stored, at=clock.now())])  # journaled: the operator's re-drive
     except StaleWrite:

@@ -12,6 +12,7 @@ the current minute while a tick read it is not missed.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,9 @@ from crm.service.robots.planner import within_throttle
 MAX_MINUTES_PER_TICK = 60
 # Marking runs queued is one conditional write each; a few at a time keep a tick short.
 WORKERS = 8
+# A tick stops taking more runs after this long (the function's timeout is 55 s), a chunk at a time.
+BUDGET_SECONDS = 40.0
+CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Swept:
     minutes: int  # the minutes read
     sent: int  # runs sent to the run queue
     deferred: int  # runs moved to the next minute by their tenant's runs per minute
+    finished: bool = True  # False: the tick's time was up; the next one goes on from the same cursor
 
 
 def minutes_to_read(since: str | None, now: datetime) -> list[datetime]:
@@ -61,15 +66,24 @@ def _due(minutes: Iterable[datetime], now: datetime) -> list[Run]:
         return [run for found in pool.map(lambda key: runs.due(key, now), keys) for run in found]
 
 
-def sweep(queue: RunQueue, now: datetime | None = None) -> Swept:
+def sweep(queue: RunQueue, now: datetime | None = None, budget: float = BUDGET_SECONDS) -> Swept:
+    """One tick. Past ``budget`` seconds of work it stops between chunks and leaves its cursor where
+    it was: what it did not take is still in the index, and the next tick takes it (a tick cut short
+    by Lambda's timeout would do the same, but as a failure, retried and alarmed)."""
+    started = time.monotonic()
     now = now or clock.now()
     minutes = minutes_to_read(runs.sweep_cursor(), now)
     by_tenant: dict[str, list[Run]] = defaultdict(list)
     for run in _due(minutes, now):
         by_tenant[run.tenant_id].append(run)
     sent = deferred = 0
+    chunks = []
     for tenant_id, due in by_tenant.items():
         due.sort(key=lambda run: run.due_at or now)  # the longest waiting first
+        chunks += [(tenant_id, due[n : n + CHUNK]) for n in range(0, len(due), CHUNK)]
+    for tenant_id, due in chunks:
+        if time.monotonic() - started > budget:
+            return Swept(len(minutes), sent, deferred, finished=False)
         ready, waiting = within_throttle(
             tenant_id, [r.moved_on(RunState.QUEUED, due_at=None) for r in due], now
         )
