@@ -89,7 +89,7 @@ def _utc(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
-def to_record(run: Run, lease_until: datetime | None = None) -> RunRecord:
+def to_record(run: Run) -> RunRecord:
     pk, sk = run_key(run.tenant_id, run.item, run.id)
     delayed = run.state is RunState.DELAYED and run.due_at is not None
     return RunRecord(
@@ -102,7 +102,6 @@ def to_record(run: Run, lease_until: datetime | None = None) -> RunRecord:
         run=run.to_dict(),
         due_bucket=bucket(run.id, run.due_at) if delayed else None,
         due_at=_utc(run.due_at) if delayed else None,
-        lease_until=int(lease_until.timestamp()) if lease_until is not None else None,
         expires_at=int((run.ended_at + ENDED_KEPT).timestamp()) if run.ended_at is not None else None,
     )
 
@@ -141,16 +140,13 @@ class Change:
     before: Run | None
     at: datetime | None = None  # when it happened, for the journal (None: not journaled)
     duration_ms: int | None = None
-    lease_until: datetime | None = None
 
     def add_to(self, actions: Actions) -> None:
         if self.before is None:
             condition = RunRecord.pk.does_not_exist()
-            actions.put(
-                to_record(self.after, self.lease_until), condition, AlreadyRecorded(f"run {self.after.id}")
-            )
+            actions.put(to_record(self.after), condition, AlreadyRecorded(f"run {self.after.id}"))
         else:
-            actions.put(to_record(self.after, self.lease_until), as_was(self.before))
+            actions.put(to_record(self.after), as_was(self.before))
 
 
 MAX_ACTIONS = 90  # of DynamoDB's 100 actions, room for an item write and its entries
@@ -168,7 +164,7 @@ def write(
         # write, not a transaction (which costs twice the write capacity).
         change = changes[0]
         with refused_as(lambda: StaleWrite(stale or "a robot run changed meanwhile")):
-            to_record(change.after, change.lease_until).save(condition=as_was(change.before))
+            to_record(change.after).save(condition=as_was(change.before))
         return
     per_change = 3
     size = MAX_ACTIONS // per_change

@@ -10,6 +10,7 @@ import itertools
 import json
 import math
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -494,8 +495,14 @@ class TimelineKind(StrEnum):
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    id: str
+    id: str  # ``entry_id()``
     kind: TimelineKind
     at: datetime
     by: str | None
     data: dict[str, Any]
+
+
+def entry_id() -> str:
+    """A new timeline or journal entry's id: random, so that entries written at the same instant
+    (their sort keys begin with the time) stay apart."""
+    return secrets.token_hex(8)

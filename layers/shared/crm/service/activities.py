@@ -8,7 +8,6 @@ request is Invalid."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +16,7 @@ from crm.adapters.items import Once
 from crm.domain import clock
 from crm.domain.activities import Activity, ActivityKind, Direction
 from crm.domain.errors import AlreadyRecorded, Invalid, StaleWrite
-from crm.domain.model import TimelineEntry, TimelineKind
+from crm.domain.model import TimelineEntry, TimelineKind, entry_id
 from crm.domain.trigger_events import ItemRef, TriggerEvent
 from crm.service.configuration import referenced_employee
 from crm.service.items import IDEMPOTENCY_KEPT, request_digest
@@ -43,7 +42,7 @@ def log_activity(
     now = clock.now()
     at = activity.logged_at(now)
     data = activity.to_dict() | {"at": at.isoformat()}
-    entry = TimelineEntry(secrets.token_hex(8), TimelineKind.ACTIVITY, at, activity.by, data)
+    entry = TimelineEntry(entry_id(), TimelineKind.ACTIVITY, at, activity.by, data)
     answer = {"id": entry.id, "at": entry.at.isoformat(), "by": entry.by, "data": entry.data}
     once = None
     if idempotency_key is not None:

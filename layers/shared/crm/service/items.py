@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -25,7 +24,16 @@ from crm.domain.errors import (
     StaleWrite,
     Throttled,
 )
-from crm.domain.model import Cause, CauseKind, Employee, Item, ItemSummary, TimelineEntry, TimelineKind
+from crm.domain.model import (
+    Cause,
+    CauseKind,
+    Employee,
+    Item,
+    ItemSummary,
+    TimelineEntry,
+    TimelineKind,
+    entry_id,
+)
 from crm.domain.rules import PipelineConfig
 from crm.domain.transitions import MoveRequest, TransitionPolicy, moved
 from crm.service.configuration import (
@@ -36,10 +44,6 @@ from crm.service.configuration import (
 )
 
 POLICY = TransitionPolicy()
-
-
-def _entry_id() -> str:
-    return secrets.token_hex(8)
 
 
 def _contacts(values: dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +235,7 @@ def _create(
         draft.check_limits()  # its size does not depend on the id
         item = replace(draft, id=item_id())
         entry = TimelineEntry(
-            _entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
+            entry_id(), TimelineKind.CREATED, now, by, {"stage": stage.id, "pipeline": pipeline.id}
         )
         basis = Basis(config.version, definition.version, default_pipeline=not named, employees=checked)
         items.create(tenant_id, item, entry, basis, once, along)
@@ -290,7 +294,7 @@ def edited(
     now = clock.now()
     after = replace(candidate, version=before.version + 1, updated_at=now, last_change=cause)
     entry = TimelineEntry(
-        _entry_id(),
+        entry_id(),
         TimelineKind.FIELDS_CHANGED,
         now,
         by,
@@ -314,7 +318,7 @@ def move_stage(tenant_id: str, type_code: str, item_id: str, request: MoveReques
             raise
         if target is None:
             return current, False
-        after, entry = moved(current, target, request, clock.now(), _entry_id())
+        after, entry = moved(current, target, request, clock.now(), entry_id())
         after = replace(after, version=current.version + 1)
         items.replace_item(tenant_id, current, after, entry, Basis(config.version))
         return after, True
@@ -324,7 +328,7 @@ def move_stage(tenant_id: str, type_code: str, item_id: str, request: MoveReques
 
 def _journal_refusal(tenant_id: str, item: Item, request: MoveRequest, refusal: MoveRefused) -> None:
     entry = TimelineEntry(
-        _entry_id(),
+        entry_id(),
         TimelineKind.MOVE_REFUSED,
         clock.now(),
         request.by,
@@ -353,7 +357,7 @@ def delete_item(tenant_id: str, type_code: str, item_id: str) -> None:
 def add_comment(tenant_id: str, type_code: str, item_id: str, text: str, by: str | None) -> TimelineEntry:
     item = items.get(tenant_id, type_code, item_id)
     _check_actor(tenant_id, by, "by")
-    entry = TimelineEntry(_entry_id(), TimelineKind.COMMENT, clock.now(), by, {"text": text})
+    entry = TimelineEntry(entry_id(), TimelineKind.COMMENT, clock.now(), by, {"text": text})
     items.add_entry(tenant_id, item, entry)
     return entry
 

@@ -49,7 +49,7 @@ from crm.adapters.ses import SesMailer
 from crm.domain import clock, tracking
 from crm.domain.contacts import normal_email
 from crm.domain.errors import Conflict, Invalid, NotFound, Throttled
-from crm.domain.model import Item, TimelineEntry, TimelineKind
+from crm.domain.model import Item, TimelineEntry, TimelineKind, entry_id
 from crm.domain.outbound import Draft, Mailer, Sender, compose
 from crm.domain.senders import SenderIdentities
 from crm.domain.tracking import KeyRing, Purpose
@@ -323,7 +323,7 @@ def send_email(
         store.release(tenant_id, message_id)  # the mail service said no: nothing went out
         raise
     entry = TimelineEntry(
-        secrets.token_hex(8),
+        entry_id(),
         TimelineKind.EMAIL_SENT,
         at,
         by,

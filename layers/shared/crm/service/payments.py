@@ -24,7 +24,6 @@ deleted account or a rolled-out secret may still verify events there that long.
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -43,7 +42,7 @@ from crm.bodies import BadValue, parse_json
 from crm.domain import clock
 from crm.domain.errors import Invalid, NotFound
 from crm.domain.hooks import DEFAULT_GRACE
-from crm.domain.model import Item, TimelineEntry, TimelineKind
+from crm.domain.model import Item, TimelineEntry, TimelineKind, entry_id
 from crm.domain.payments import (
     Payment,
     PaymentAccount,
@@ -324,7 +323,7 @@ def _apply_payment(tenant_id: str, event: StripeEvent, payment: Payment, now: da
         along.append(store.ledger_write(tenant_id, payment.item, counted, ledger))
         if counted.paid(payment.currency) != ledger.paid(payment.currency):
             entry = TimelineEntry(
-                secrets.token_hex(8),
+                entry_id(),
                 TimelineKind.PAYMENT_RECEIVED,
                 now,
                 None,

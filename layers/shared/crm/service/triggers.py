@@ -29,7 +29,6 @@ the event's transactions as far as they hold them, the rest in transactions of t
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -41,7 +40,7 @@ from crm.adapters import automation, items, journal
 from crm.adapters.along import Companions, PerItem, Write
 from crm.domain import clock
 from crm.domain.errors import AlreadyRecorded, Invalid, NotFound, StaleWrite
-from crm.domain.model import Item, ItemSummary
+from crm.domain.model import Item, ItemSummary, entry_id
 from crm.domain.rules import PipelineConfig
 from crm.domain.transitions import TransitionPolicy, moved
 from crm.domain.trigger_events import ItemRef, TriggerEvent
@@ -50,10 +49,6 @@ from crm.service.configuration import pipeline_of_type
 from crm.service.items import create_item, on_current_pipeline
 
 POLICY = TransitionPolicy()
-
-
-def _new_id() -> str:
-    return secrets.token_hex(8)
 
 
 @dataclass(frozen=True)
@@ -253,11 +248,11 @@ def _write(
     if companions is not None:
         companions.on([(item.type, item.id)])
     decision = decide(config, item, event, POLICY, at)
-    journal_id = _new_id()
+    journal_id = entry_id()
     applied = replace(Applied.of(decision, journal_id, item), created=created)
     change = None
     if decision.move is not None and decision.target is not None:
-        after, entry = moved(item, decision.target, decision.move, at, _new_id())
+        after, entry = moved(item, decision.target, decision.move, at, entry_id())
         trigger = {"id": applied.rule_id, "name": applied.rule_name}
         source = {"type": event.type, "source": event.source, "id": event.event_id}
         entry = replace(
@@ -278,7 +273,7 @@ def _no_item(
     companions: Companions | None = None,
 ) -> Applied:
     decision = Decision.unapplied(event, Outcome.NO_ITEM, at)
-    applied = Applied.of(decision, _new_id(), None)
+    applied = Applied.of(decision, entry_id(), None)
     try:
         journal.record_unapplied(
             event.tenant_id,

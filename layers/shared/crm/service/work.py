@@ -4,13 +4,12 @@ and close them."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from crm.adapters import items, work
 from crm.domain import clock
 from crm.domain.errors import NotFound, StaleWrite
-from crm.domain.model import TimelineEntry, TimelineKind
+from crm.domain.model import TimelineEntry, TimelineKind, entry_id
 from crm.domain.trigger_events import ItemRef
 from crm.domain.work import Notification, Task, TaskStatus
 from crm.service.configuration import referenced_employee
@@ -65,7 +64,7 @@ def _completion_entry(tenant_id: str, task: Task, at: datetime) -> TimelineEntry
         "deadline": task.deadline.isoformat(),
         "overdue": task.overdue(at),
     }
-    return TimelineEntry(secrets.token_hex(8), TimelineKind.TASK_COMPLETED, at, task.completed_by, data)
+    return TimelineEntry(entry_id(), TimelineKind.TASK_COMPLETED, at, task.completed_by, data)
 
 
 def employee_notifications(

@@ -22,7 +22,6 @@ the run it releases and sends it (2 more), only in chains.
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -35,7 +34,7 @@ from crm.adapters.runs import Change
 from crm.domain import clock, conditions
 from crm.domain.delays import due_at
 from crm.domain.errors import Invalid, MoveRefused, NotFound, StaleWrite
-from crm.domain.model import Cause, CauseKind, Item, TimelineEntry, TimelineKind
+from crm.domain.model import Cause, CauseKind, Item, TimelineEntry, TimelineKind, entry_id
 from crm.domain.robots import (
     Effects,
     Ports,
@@ -65,10 +64,6 @@ POLICY = TransitionPolicy()
 class Ran:
     run: Run  # as this delivery left it
     sent: tuple[Run, ...] = ()  # the runs it sent to the queue (the robot after it)
-
-
-def _entry_id() -> str:
-    return secrets.token_hex(8)
 
 
 def handle(body: str, ports: Ports, queue: RunQueue) -> Ran | None:
@@ -150,7 +145,7 @@ def _run(run: Run, ports: Ports, queue: RunQueue, now: datetime, started: float)
         write_item = _item_write(run, rule, item, effects, now)
     except MoveRefused as refusal:
         refused = TimelineEntry(
-            _entry_id(),
+            entry_id(),
             TimelineKind.MOVE_REFUSED,
             now,
             rule.run_as,
@@ -236,12 +231,12 @@ def _item_write(run: Run, rule: Rule, item: Item, effects: Effects, now: datetim
         request = MoveRequest(effects.move_to.stage_id, cause, by=by, allow_backwards=True)
         target = POLICY.decide(after, config.pipeline, request)
         if target is not None:
-            after, entry = moved(after, target, request, now, _entry_id())
+            after, entry = moved(after, target, request, now, entry_id())
             after = replace(after, pipeline_id=config.pipeline.id)
             entries.append(entry)
             basis = Basis(config.version)
     entries += [
-        TimelineEntry(_entry_id(), TimelineKind.COMMENT, now, by, {"text": text, "cause": cause.to_dict()})
+        TimelineEntry(entry_id(), TimelineKind.COMMENT, now, by, {"text": text, "cause": cause.to_dict()})
         for text in effects.comments
     ]
     if after is not item:
