@@ -1,6 +1,6 @@
 """Cold-start probe, run by bench/.venv-runtime's python in a fresh process per sample:
 
-    python -I bench/probe.py boto3|<function name> <repository root> [EVENTS_FILE]
+    python -I bench/probe.py boto3|floor|<function name> <repository root> [EVENTS_FILE]
 
 Imports boto3, or the function's handler module as Lambda does (its directory first on sys.path,
 the layer after it), then hands the handler each event of EVENTS_FILE (a JSON list) in turn, as
@@ -36,22 +36,34 @@ class LambdaContext:
         return int((self._deadline - time.monotonic()) * 1000)
 
 
+def floor_handler(boto3):
+    """The "floor" subject's handler: one DynamoDB client and one GetItem (of the key the event
+    names), what any function's first DynamoDB call costs at least after `import boto3`."""
+
+    def handler(event, context):
+        key = {"pk": {"S": event["pk"]}, "sk": {"S": event["sk"]}}
+        answer = boto3.client("dynamodb").get_item(TableName=os.environ["ITEMS_TABLE"], Key=key)
+        return {"statusCode": answer["ResponseMetadata"]["HTTPStatusCode"]}
+
+    return handler
+
+
 def main() -> None:
     subject, root = sys.argv[1], sys.argv[2]
     raw_events = None
     if len(sys.argv) > 3:
         with open(sys.argv[3], "rb") as file:
             raw_events = file.read()
-    if subject != "boto3":
+    if subject not in ("boto3", "floor"):
         sys.path[:0] = [os.path.join(root, "functions", subject), os.path.join(root, "layers", "shared")]
     module, _, attribute = os.environ.get("_HANDLER", "app.lambda_handler").rpartition(".")
     started = time.perf_counter_ns()
-    imported = __import__("boto3" if subject == "boto3" else module)
+    imported = __import__("boto3" if subject in ("boto3", "floor") else module)
     result = {"import_ns": time.perf_counter_ns() - started, "calls_ns": [], "answers": []}
     import json  # loaded by the import above
 
     if raw_events is not None:
-        handler = getattr(imported, attribute)
+        handler = floor_handler(imported) if subject == "floor" else getattr(imported, attribute)
         for number, event in enumerate(json.loads(raw_events)):
             os.environ["_X_AMZN_TRACE_ID"] = (
                 f"Root=1-5759e988-bd862e3fe1be46a9{number:08x};Parent=53995c3f42cd8ad8;Sampled=1"

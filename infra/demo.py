@@ -26,6 +26,7 @@ PIPELINES = [
         "name": "Leads",
         "stages": [
             {"id": "unprocessed", "name": "Unprocessed", "color": "#39A8EF", "semantic": "in_progress"},
+            {"id": "call_back", "name": "Call back", "color": "#1EAEDB", "semantic": "in_progress"},
             {"id": "in_progress", "name": "In progress", "color": "#2FC6F6", "semantic": "in_progress"},
             {"id": "qualified", "name": "Qualified lead", "color": "#55D0E0", "semantic": "in_progress"},
             {"id": "converted", "name": "Converted", "color": "#7BD500", "semantic": "success"},
@@ -183,6 +184,21 @@ DEAL_ROBOTS = [
 # and a mail holding it; paying it (the link's page) fires the invoice paid trigger, and the goods
 # are assembled next.
 PAYMENT_ACCOUNT = {"name": "Local payments", "provider": "local"}
+# Telephony: a missed call (someone rang the office and nobody answered) puts the caller's lead in
+# "Call back"; a number no item has gets a new lead there. The office's Twilio number (this
+# auth token is the demo's: Twilio's would be the account's) and the warehouse's PBX.
+MISSED_CALL_TRIGGER = {"type_code": "missed_call", "stage_id": "call_back", "name": "Missed call"}
+NEW_CALLER = {"unknown_contact": "create_item", "item_type": "lead", "pipeline_id": "leads"}
+DEMO_TWILIO_TOKEN = "0123456789abcdef0123456789abcdef"
+TELEPHONY_LINES = [
+    {
+        "name": "Office (Twilio)",
+        "provider": "twilio",
+        "auth_token": DEMO_TWILIO_TOKEN,
+        "unknown_caller": NEW_CALLER,
+    },
+    {"name": "Warehouse (PBX)", "provider": "pbx", "unknown_caller": NEW_CALLER},
+]
 INVOICE_PAID_TRIGGER = {"type_code": "invoice_paid", "stage_id": "assembling", "name": "Invoice paid"}
 # Robots of a stage run in their sort order: the link first, then the mail that carries it.
 PAYMENT_LINK_ROBOT = {
@@ -252,6 +268,7 @@ def build(api_url: str) -> dict[str, Any]:
         client.call("POST", "/pipelines", pipeline)
     add_robots(client)
     payment_account = add_payments(client)
+    telephony_lines = add_telephony(client)
     # Field value changed: a deal whose amount goes above 10,000 needs a contract, so it moves to
     # "Preparing documents" (once, on the change that crosses 10,000).
     client.call("POST", "/automation/deal/sales/triggers", LARGE_ORDER_TRIGGER)
@@ -335,6 +352,7 @@ def build(api_url: str) -> dict[str, Any]:
         "items": {"lead": lead, "deal": deal, "offer_deal": offer_deal},
         "forms": {"contact_us": contact_form["id"]},
         "payment_account": payment_account,
+        "telephony_lines": telephony_lines,
     }
 
 
@@ -355,6 +373,18 @@ def add_payments(client: Client) -> dict[str, Any]:
     client.call("POST", "/automation/deal/sales/robots", payment_mail_robot(link_robot["id"]))
     client.call("POST", "/automation/deal/sales/triggers", INVOICE_PAID_TRIGGER)
     return {k: account[k] for k in ("id", "webhook_url", "webhook_secret")}
+
+
+def add_telephony(client: Client) -> dict[str, Any]:
+    """The missed call trigger and the lines; for each provider its line's id, webhook URL and (the
+    PBX's, shown once; Twilio's is the demo's token) secret, for ``scripts/sign_call.py``."""
+    client.call("POST", "/automation/lead/leads/triggers", MISSED_CALL_TRIGGER)
+    lines = {}
+    for values in TELEPHONY_LINES:
+        line = client.call("POST", "/automation/telephony-lines", values)
+        secret = line["secret"] or values["auth_token"]
+        lines[values["provider"]] = {"id": line["id"], "webhook_url": line["webhook_url"], "secret": secret}
+    return lines
 
 
 def try_this(demo: dict[str, Any], event_queue: str | None, smtp_port: int | None) -> str:
@@ -385,6 +415,12 @@ def try_this(demo: dict[str, Any], event_queue: str | None, smtp_port: int | Non
         lines.append(
             f'  eval "$(.venv/bin/python scripts/sign_stripe_event.py --secret {account["webhook_secret"]} '
             f'--curl {account["webhook_url"]} events/ingest_payments/invoice_paid.json)"    # invoice paid'
+        )
+    for provider, line in demo.get("telephony_lines", {}).items():  # a missed call from a new number
+        sample = "twilio_no_answer" if provider == "twilio" else "pbx_missed_call"
+        lines.append(
+            f'  eval "$(.venv/bin/python scripts/sign_call.py --{provider} {line["secret"]} '
+            f'--curl {line["webhook_url"]} events/ingest_telephony/{sample}.json)"    # missed call'
         )
     if event_queue is not None:
         lines.append(f"  curl -s {api}/_local/queues/{event_queue}    # what the bus rule delivered there")

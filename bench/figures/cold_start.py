@@ -20,6 +20,10 @@ figure is import + first invocation, and each part has a figure of its own. A fu
 template without a scenario here is invoked with its sample events (events/<name>/*.json) and
 judged only by raising nothing.
 
+The floor is `import boto3`, one DynamoDB client and one GetItem against the same backend: what
+any function whose first invocation calls DynamoDB costs at least. Each handler's detail says how
+far above it it is (``over_the_floor``).
+
 The detail also has one `python -X importtime` run per subject (its times include the option's
 overhead): the packages with the most import time of their own, and the imports of the handler and
 of its direct imports that take longest in all. That is where to look when a handler is over
@@ -63,6 +67,9 @@ FIRST_CALLS = {
     "ingest_crm_changes": "an ItemUpdated batch: a deal's amount crossing a field-changed threshold",
 }
 RUNS, QUICK_RUNS = 15, 2
+# The measures of a bare process: `import boto3`, and the floor (import boto3, one DynamoDB client,
+# one GetItem), which no function whose first invocation calls DynamoDB can go below.
+YARDSTICKS = ("boto3", "floor")
 TOP = 8
 
 
@@ -95,7 +102,7 @@ def runtime_python(quick: bool) -> Path:
 def lambda_environment(subject: str, endpoint: str) -> dict[str, str]:
     """The function's variables from the template and what Lambda adds (boto3: the first's), with
     the SDK pointed at the bench's backend and no configuration file of this machine read."""
-    name = HANDLERS[0] if subject == "boto3" else subject
+    name = HANDLERS[0] if subject in YARDSTICKS else subject
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "en_US.UTF-8",
@@ -167,6 +174,7 @@ def backend(run: Run) -> Backend:
                 )
             first = [json.loads(path.read_text()) for path in samples_of]
             events[name] = [first] * samples
+    events["floor"] = [[{"pk": "bench#floor", "sk": f"sample#{n}"}] for n in range(samples)]
     return Backend(answer["endpoint"], events)
 
 
@@ -193,6 +201,8 @@ def _accepted(name: str, answer: Any) -> bool:
             return answer.get("statusCode") == 200
         case "ingest_crm_changes":
             return answer.get("batchItemFailures") == []
+        case "floor":
+            return answer.get("statusCode") == 200
     return True
 
 
@@ -284,7 +294,7 @@ class ColdStarts:
 def cold_starts(run: Run) -> ColdStarts:
     python, backend_ = runtime_python(run.quick), run.shared(backend)
     load_before = os.getloadavg()[0]
-    subjects = ("boto3", *HANDLERS)
+    subjects = (*YARDSTICKS, *HANDLERS)
     if not run.quick:
         for subject in subjects:
             _sample(python, subject, backend_, 0)  # warm-up: bytecode caches, page cache
@@ -294,7 +304,8 @@ def cold_starts(run: Run) -> ColdStarts:
         for subject in subjects[turn:] + subjects[:turn]:  # rotate: no subject always first
             samples[subject].append(_sample(python, subject, backend_, n + 1))
     # Diagnostics only: a quick run leaves them out.
-    imports = {} if run.quick else {s: top_imports(python, s, backend_.endpoint) for s in subjects}
+    measured = [s for s in subjects if s != "floor"]  # the floor imports what boto3 does
+    imports = {} if run.quick else {s: top_imports(python, s, backend_.endpoint) for s in measured}
     return ColdStarts(python, samples, imports, (load_before, os.getloadavg()[0]))
 
 
@@ -322,6 +333,7 @@ def _handler_figure(run: Run, name: str) -> Measured:
         "boto3_median_ms": round(starts.median("boto3"), 1),
         "import_only_ratio": round(starts.median(name, lambda s: s.import_ms) / starts.median("boto3"), 2),
         "ratio_of_minimums": round(starts.ratio_of_minimums(name), 2),
+        "over_the_floor": round(starts.median(name) / starts.median("floor"), 2),
         "runs": len(starts.samples[name]),
         "importtime": starts.importtime(name),
     }
@@ -363,6 +375,21 @@ def _register(name: str) -> None:
 
 for _name in HANDLERS:
     _register(_name)
+
+
+@figure("cold_start.floor", unit="x import boto3")
+def cold_start_floor(run: Run) -> Measured:
+    """`import boto3`, then one DynamoDB client and one GetItem, in a fresh process: the least that
+    a function whose first invocation reads or writes DynamoDB can cost, over `import boto3`. A
+    budget below it cannot be met with botocore; the handlers' distance from it is their own."""
+    starts = run.shared(cold_starts)
+    detail = {
+        "median_ms": round(starts.median("floor"), 1),
+        "client_and_get_item_median_ms": round(starts.median("floor", lambda s: sum(s.calls_ms)), 1),
+        "boto3_median_ms": round(starts.median("boto3"), 1),
+        "runs": len(starts.samples["floor"]),
+    }
+    return Measured(starts.ratio("floor"), detail, informative=_not_comparable(starts, detail))
 
 
 @figure("cold_start.boto3_ms", unit="ms")

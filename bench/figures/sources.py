@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from bench.figures.calls import _detail, acme
 from bench.hooks import LOG, Calls
@@ -27,6 +28,8 @@ from tests import conftest
 
 ORIGIN = "https://shop.acme.test"
 SENDER = "sales@acme.test"
+TWILIO_TOKEN = "0123456789abcdef0123456789abcdef"
+STRIPE_SECRET = "whsec_benchSigningSecret0123456789"
 
 
 @dataclass(frozen=True)
@@ -63,17 +66,15 @@ def webhook(run: Run) -> Source:
     tenant = run.shared(acme)
     _trigger(tenant, "webhook", {"code": "paid"})
     secret = tenant.ok("POST", "/automation/hooks", {"name": "Accounting"})["secret"]
-    warm, measured = tenant.new_deal(), tenant.new_deal()
-    for deal, measure in ((warm, False), (measured, True)):
-        event = proxy(
+    events = [
+        proxy(
             "ingest_hooks/hook_trigger_get.json",
             "GET",
             f"/hooks/{secret}/trigger?target=DEAL_{deal}&code=paid",
         )
-        if measure:
-            return _measure(run, "ingest_hooks", event)
-        run.shared(world).handler("ingest_hooks").lambda_handler(event, conftest.lambda_context())
-    raise AssertionError("unreachable")
+        for deal in (tenant.new_deal(), tenant.new_deal())
+    ]
+    return _after_one(run, "ingest_hooks", events)
 
 
 def _sent_mail(run: Run) -> tuple[list[str], list[str]]:
@@ -263,6 +264,105 @@ def activity(run: Run) -> Calls:
 # ---------------------------------------------------------------- figures
 
 
+def _after_one(run: Run, function: str, events: list[dict[str, Any]]) -> Source:
+    """The calls of the last of ``events``, sent after the others (what warms the container)."""
+    for event in events[:-1]:
+        run.shared(world).handler(function).lambda_handler(event, conftest.lambda_context())
+    return _measure(run, function, events[-1])
+
+
+def _call_deals(tenant: Tenant, numbers: list[str]) -> None:
+    for number in numbers:
+        tenant.ok("POST", "/items/deal", {"title": f"Deal of {number}", "phones": [number]})
+
+
+def twilio_call(run: Run) -> Source:
+    """A Twilio number's missed-call callback from a deal's client, after one from another client."""
+    from crm.domain.telephony import twilio_signature
+
+    tenant = run.shared(acme)
+    _trigger(tenant, "missed_call", {})
+    body = {"name": "Office", "provider": "twilio", "auth_token": TWILIO_TOKEN}
+    line = tenant.ok("POST", "/automation/telephony-lines", body)
+    numbers = ["+4915112340001", "+4915112340002"]
+    _call_deals(tenant, numbers)
+    sample = conftest.load_event("ingest_telephony/twilio_no_answer.json")
+    path = f"/telephony/twilio/{line['id']}"
+    # The URL Twilio was given: the configured public base URL, else the execute-api one.
+    base = os.environ.get("PUBLIC_BASE_URL") or f"https://{sample['requestContext']['domainName']}/dev"
+    url = base + path
+    for n, number in enumerate(numbers):
+        params = {"CallSid": f"CA{n:032x}", "CallStatus": "no-answer", "Direction": "inbound", "From": number}
+        params |= {"To": "+493055500000", "AccountSid": "AC" + "a" * 32, "ApiVersion": "2010-04-01"}
+        signature = twilio_signature(TWILIO_TOKEN, url, sorted(params.items()))
+        event = proxy(
+            "ingest_telephony/twilio_no_answer.json",
+            "POST",
+            path,
+            urlencode(params),
+            **{"X-Twilio-Signature": signature},
+        )
+        if number == numbers[-1]:
+            return _measure(run, "ingest_telephony", event)
+        run.shared(world).handler("ingest_telephony").lambda_handler(event, conftest.lambda_context())
+    raise AssertionError("unreachable")
+
+
+def pbx_call(run: Run) -> Source:
+    """A PBX's signed report of a missed call from a deal's client, after one from another client."""
+    from crm.domain import clock, signatures
+
+    tenant = run.shared(acme)
+    _trigger(tenant, "missed_call", {})
+    line = tenant.ok("POST", "/automation/telephony-lines", {"name": "Asterisk", "provider": "pbx"})
+    numbers = ["+4915112340011", "+4915112340012"]
+    _call_deals(tenant, numbers)
+    path = f"/telephony/events/{line['id']}"
+    for n, number in enumerate(numbers):
+        report = {"call_id": f"pbx-{n}", "direction": "inbound", "answered": False, "client_number": number}
+        body = json.dumps(report)
+        signature = signatures.sign(body.encode(), line["secret"], clock.now())
+        event = proxy(
+            "ingest_telephony/pbx_missed_call.json", "POST", path, body, **{"X-Crm-Signature": signature}
+        )
+        if number == numbers[-1]:
+            return _measure(run, "ingest_telephony", event)
+        run.shared(world).handler("ingest_telephony").lambda_handler(event, conftest.lambda_context())
+    raise AssertionError("unreachable")
+
+
+def stripe_payment(run: Run) -> Source:
+    """Stripe's ``invoice.paid`` naming its deal in its metadata, after one for another deal."""
+    from crm.domain import clock
+    from crm.domain.payments import stripe_signature
+
+    tenant = run.shared(acme)
+    _trigger(tenant, "invoice_paid", {})
+    account = {
+        "name": "Stripe",
+        "provider": "stripe",
+        "secret_key": "sk_test_51Qbench0123456789",
+        "webhook_secret": STRIPE_SECRET,
+        "return_url": "https://shop.acme.test/paid",
+    }
+    account_id = tenant.ok("POST", "/automation/payment-accounts", account)["id"]
+    deals = [tenant.new_deal("Chairs"), tenant.new_deal("Desks")]
+    for n, deal in enumerate(deals):
+        invoice = {"id": f"in_{n}", "object": "invoice", "amount_due": 9000, "amount_paid": 9000}
+        invoice |= {"currency": "eur", "status": "paid", "metadata": {"crm_ref": f"deal/{deal}"}}
+        document = {"id": f"evt_{n}", "object": "event", "type": "invoice.paid", "data": {"object": invoice}}
+        body = json.dumps(document | {"created": int(clock.now().timestamp())})
+        signature = stripe_signature(body.encode(), STRIPE_SECRET, clock.now())
+        path = f"/payments/stripe/{account_id}"
+        event = proxy(
+            "ingest_payments/invoice_paid.json", "POST", path, body, **{"Stripe-Signature": signature}
+        )
+        if deal == deals[-1]:
+            return _measure(run, "ingest_payments", event)
+        run.shared(world).handler("ingest_payments").lambda_handler(event, conftest.lambda_context())
+    raise AssertionError("unreachable")
+
+
 def _dynamodb(source: Source | Calls, function: str) -> Measured:
     calls = source.calls if isinstance(source, Source) else source
     detail = _detail(calls)
@@ -323,3 +423,23 @@ def crm_change_calls(run: Run) -> Measured:
 def activity_calls(run: Run) -> Measured:
     """A logged outgoing call `POST /items/{type}/{id}/activities` (the API function's calls)."""
     return _dynamodb(run.shared(activity), "api")
+
+
+@figure("calls.source.missed_call.twilio.dynamodb", unit="calls", budget=3)
+def twilio_calls(run: Run) -> Measured:
+    """Twilio status callback `/telephony/twilio/{line}` of a known client: by contact, the call on
+    the timeline in the decision's transaction."""
+    return _dynamodb(run.shared(twilio_call), "ingest_telephony")
+
+
+@figure("calls.source.missed_call.pbx.dynamodb", unit="calls", budget=3)
+def pbx_calls(run: Run) -> Measured:
+    """A PBX's signed report `/telephony/events/{line}` of a known client: by contact."""
+    return _dynamodb(run.shared(pbx_call), "ingest_telephony")
+
+
+@figure("calls.source.invoice_paid.stripe.dynamodb", unit="calls", budget=2)
+def stripe_calls(run: Run) -> Measured:
+    """Stripe `invoice.paid` `/payments/stripe/{account}` naming its deal: by reference (the item
+    and its payments read together), the payment counted in the decision's transaction."""
+    return _dynamodb(run.shared(stripe_payment), "ingest_payments")

@@ -27,7 +27,7 @@ STAGES = [
 def crm(aws):
     """Tenant acme: deals in "sales" (a webhook trigger on "Offer viewed"), leads in "leads" (no
     trigger); the contact buyer@client.test has an open deal, a won deal and a lead."""
-    from crm.service import configuration, items
+    from crm.service import configuration, items, rules
 
     configuration.create_employee("acme", {"id": "anna", "name": "Anna", "email": "anna@acme.test"})
     configuration.create_pipeline(
@@ -37,7 +37,7 @@ def crm(aws):
         "acme", {"id": "leads", "item_type": "lead", "name": "Leads", "stages": STAGES}
     )
     rule = {"type_code": "webhook", "stage_id": "offer_viewed", "params": {"code": "viewed"}}
-    configuration.create_rule("acme", "deal", "sales", configuration.RuleKind.TRIGGER, rule)
+    rules.create_rule("acme", "deal", "sales", rules.RuleKind.TRIGGER, rule)
     contact = {"emails": ["buyer@client.test"], "responsible_id": "anna"}
     open_deal = items.create_item("acme", "deal", {"title": "Forklift", **contact})
     won = items.create_item("acme", "deal", {"title": "Crane", **contact})
@@ -221,12 +221,12 @@ def test_an_item_whose_pipeline_has_no_trigger_of_the_type_is_journaled_on_it_an
 
 def test_a_trigger_added_by_another_container_fires_on_the_fresh_pipeline(crm):
     from crm.adapters import automation
-    from crm.service import configuration
+    from crm.service import rules
     from crm.service.triggers import apply_trigger_event
 
     kept = automation.load("acme", "leads")
     rule = {"type_code": "webhook", "stage_id": "offer_viewed", "params": {"code": "viewed"}}
-    configuration.create_rule("acme", "lead", "leads", configuration.RuleKind.TRIGGER, rule)
+    rules.create_rule("acme", "lead", "leads", rules.RuleKind.TRIGGER, rule)
     automation._cache[("acme", "leads")] = kept  # this container still keeps the pipeline without it
 
     applied = apply_trigger_event(event(contact=BUYER))

@@ -89,7 +89,7 @@ def ingest(batch: dict) -> dict:
 def crm(aws):
     """Tenant acme: deals in "sales", with *field value changed* (amount above 10,000) on "Large
     order" and *responsible changed* (to Boris) on "Handed over"; deal 1 at 9,000 with Anna."""
-    from crm.service import configuration, items
+    from crm.service import configuration, items, rules
 
     for employee in ("anna", "boris"):
         configuration.create_employee(
@@ -98,17 +98,15 @@ def crm(aws):
     configuration.create_pipeline(
         "acme", {"id": "sales", "item_type": "deal", "name": "Sales", "stages": STAGES}
     )
-    rules = {}
+    made = {}
     for stage, type_code, params in (
         ("large_order", "field_changed", ABOVE_10K),
         ("handed_over", "responsible_changed", {"to_employee": "boris"}),
     ):
         rule = {"type_code": type_code, "stage_id": stage, "name": f"{type_code} rule", "params": params}
-        rules[type_code] = configuration.create_rule(
-            "acme", "deal", "sales", configuration.RuleKind.TRIGGER, rule
-        )
+        made[type_code] = rules.create_rule("acme", "deal", "sales", rules.RuleKind.TRIGGER, rule)
     items.create_item("acme", "deal", {"title": "Forklift", "amount": 9_000, "responsible_id": "anna"})
-    return rules
+    return made
 
 
 @pytest.fixture
@@ -232,7 +230,7 @@ def test_automation_that_keeps_firing_itself_stops_at_the_chain_bound_journaled(
 
 
 def test_a_pipeline_without_such_triggers_journals_nothing_and_a_trigger_added_since_fires(aws, bus):
-    from crm.service import configuration, items
+    from crm.service import configuration, items, rules
 
     configuration.create_pipeline(
         "acme", {"id": "sales", "item_type": "deal", "name": "Sales", "stages": STAGES}
@@ -249,7 +247,7 @@ def test_a_pipeline_without_such_triggers_journals_nothing_and_a_trigger_added_s
 
     without_it = automation.load("acme", "sales")
     rule = {"type_code": "field_changed", "stage_id": "large_order", "params": ABOVE_10K}
-    configuration.create_rule("acme", "deal", "sales", configuration.RuleKind.TRIGGER, rule)
+    rules.create_rule("acme", "deal", "sales", rules.RuleKind.TRIGGER, rule)
     automation._cache[("acme", "sales")] = without_it
     update(amount=11_000)
     bus.publish()

@@ -36,7 +36,7 @@ def deployed(engine: Engine, monkeypatch) -> Engine:
 
 
 def test_a_lead_entering_converted_becomes_a_deal_once_and_its_timeline_names_it(deployed: Engine):
-    from crm.service import configuration, items
+    from crm.service import configuration, items, rules
 
     configuration.create_pipeline(
         "acme",
@@ -47,11 +47,11 @@ def test_a_lead_entering_converted_becomes_a_deal_once_and_its_timeline_names_it
             "stages": [{"name": "New"}, {"name": "Converted"}],
         },
     )
-    configuration.create_rule(
+    rules.create_rule(
         "acme",
         "lead",
         "leads",
-        configuration.RuleKind.ROBOT,
+        rules.RuleKind.ROBOT,
         {
             "type_code": "create_on_basis",
             "stage_id": "converted",

@@ -32,7 +32,7 @@ def crm(aws):
     "Client wrote", leads in "leads" (no trigger); Ivan has a deal and a lead."""
     import boto3
 
-    from crm.service import configuration, items
+    from crm.service import configuration, items, rules
     from crm.service.mail import mailbox_address
     from crm.service.tenants import create_tenant
 
@@ -64,7 +64,7 @@ def crm(aws):
         },
     )
     rule = {"type_code": "incoming_email", "stage_id": "wrote", "name": "Client wrote"}
-    trigger = configuration.create_rule("demo", "deal", "sales", configuration.RuleKind.TRIGGER, rule)
+    trigger = rules.create_rule("demo", "deal", "sales", rules.RuleKind.TRIGGER, rule)
     ivan = {"emails": ["ivan.petrov@client.test"], "responsible_id": "anna"}
     deal = items.create_item("demo", "deal", {"title": "Two forklifts", **ivan})
     lead = items.create_item("demo", "lead", {"title": "Ivan", **ivan})
@@ -389,13 +389,13 @@ def test_a_reply_costs_the_senders_items_and_the_event_by_reference(crm, dynamod
 
 
 def test_only_replies_leaves_a_new_thread_and_an_unsigned_reply_out(crm, second_deal):
-    from crm.service import configuration
+    from crm.service import rules
 
-    configuration.update_rule(
+    rules.update_rule(
         "demo",
         "deal",
         "sales",
-        configuration.RuleKind.TRIGGER,
+        rules.RuleKind.TRIGGER,
         crm["trigger"],
         {
             "type_code": "incoming_email",
@@ -424,21 +424,16 @@ def api(crm, method: str, path: str, body=None):
 def test_the_settings_api_lists_reads_and_replaces_a_sources_settings(crm):
     listed = api(crm, "GET", "/automation/sources")
     assert listed.status == 200
+    never_set = {"unknown_contact": "ignore", "item_type": None, "pipeline_id": None, "responsible_id": None}
     assert listed.body == [
-        {
-            "source": "mail",
-            "unknown_contact": "ignore",
-            "item_type": None,
-            "pipeline_id": None,
-            "responsible_id": None,
-            "updated_at": None,
-        }
+        {"source": source, **never_set, "updated_at": None} for source in ("mail", "telephony")
     ]
     put = api(crm, "PUT", "/automation/sources/mail", CREATE_LEADS)
     assert put.status == 200, put.body
     assert {k: put.body[k] for k in CREATE_LEADS} == CREATE_LEADS and put.body["updated_at"]
     assert api(crm, "GET", "/automation/sources/mail").body == put.body
-    assert api(crm, "GET", "/automation/sources").body == [put.body]
+    telephony = {"source": "telephony", **never_set, "updated_at": None}
+    assert api(crm, "GET", "/automation/sources").body == [put.body, telephony]
     back = api(crm, "PUT", "/automation/sources/mail", {"unknown_contact": "ignore"})
     assert back.status == 200 and back.body["item_type"] is None
 

@@ -7,7 +7,7 @@ import pytest
 
 from crm.adapters import automation
 from crm.domain.rules import RuleKind
-from crm.service import configuration
+from crm.service import configuration, rules
 
 RULES = 150
 
@@ -28,14 +28,14 @@ def crowded(aws):
         },
     )
     for n in range(RULES):
-        configuration.create_rule(
+        rules.create_rule(
             "acme",
             "deal",
             "sales",
             RuleKind.TRIGGER,
             {"type_code": "webhook", "stage_id": "crowded", "params": {"code": f"hook_{n}"}},
         )
-    configuration.create_rule(
+    rules.create_rule(
         "acme", "deal", "sales", RuleKind.TRIGGER, {"type_code": "webhook", "stage_id": "won", "params": {}}
     )
     assert len(automation.load("acme", "sales", fresh=True).rules) == RULES + 1

@@ -281,7 +281,7 @@ def test_a_switched_off_robot_cannot_be_backfilled_and_is_not_created(crm):
 
 
 def test_a_robot_whose_backfill_cannot_be_asked_for_is_not_created(crm):
-    from crm.service import configuration
+    from crm.service import rules
 
     class Down:
         def send(self, message) -> None:
@@ -289,7 +289,7 @@ def test_a_robot_whose_backfill_cannot_be_asked_for_is_not_created(crm):
 
     values = {"type_code": "add_comment", "stage_id": "new", "params": {"text": "x"}}
     with pytest.raises(ConnectionError):
-        configuration.create_robot("acme", "deal", "sales", values, also_for_items_here=True, pages=Down())
+        rules.create_robot("acme", "deal", "sales", values, also_for_items_here=True, pages=Down())
     assert crm.api("GET", "/automation/deal/sales").body["robots"] == []
 
 

@@ -51,10 +51,10 @@ class Engine:
         self.sequence = 0
 
     def robot(self, stage_id: str, type_code: str, params: dict, **settings) -> str:
-        from crm.service import configuration
+        from crm.service import rules
 
         values = {"type_code": type_code, "stage_id": stage_id, "params": params, **settings}
-        return configuration.create_rule("acme", "deal", "sales", configuration.RuleKind.ROBOT, values).id
+        return rules.create_rule("acme", "deal", "sales", rules.RuleKind.ROBOT, values).id
 
     def entered(self, before, after) -> None:
         """What the fan-out publishes for this write, handed to the planner."""
@@ -352,14 +352,14 @@ def test_a_robot_copying_items_into_its_own_stage_stops_at_the_chain_bound(engin
 
 
 def test_a_robot_switched_off_before_it_runs_is_cancelled(engine):
-    from crm.service import configuration
+    from crm.service import rules
 
     rule_id = engine.robot(
         "new", "add_comment", {"text": "hello"}, delay={"kind": "after", "amount": 10, "unit": "minutes"}
     )
     deal = engine.create()
     values = {"type_code": "add_comment", "stage_id": "new", "params": {"text": "hello"}, "active": False}
-    configuration.update_rule("acme", "deal", "sales", configuration.RuleKind.ROBOT, rule_id, values)
+    rules.update_rule("acme", "deal", "sales", rules.RuleKind.ROBOT, rule_id, values)
     engine.advance(timedelta(minutes=11))
     (ran,) = engine.run_queued()
     assert ran.run.state is RunState.CANCELLED and "switched off" in ran.run.note

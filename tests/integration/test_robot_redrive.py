@@ -23,7 +23,7 @@ class Crm:
 
     def __init__(self) -> None:
         from crm.adapters.run_queue import SqsRunQueue
-        from crm.service import configuration
+        from crm.service import configuration, rules
 
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.dlq = self.sqs.create_queue(QueueName="RobotRunsDLQ")["QueueUrl"]
@@ -38,11 +38,11 @@ class Crm:
         configuration.create_pipeline(
             "acme", {"id": "sales", "item_type": "deal", "name": "Sales", "stages": [{"name": "New"}]}
         )
-        configuration.create_rule(
+        rules.create_rule(
             "acme",
             "deal",
             "sales",
-            configuration.RuleKind.ROBOT,
+            rules.RuleKind.ROBOT,
             {"type_code": "send_email", "stage_id": "new", "params": {"subject": "Offer", "body_text": "x"}},
         )
 

@@ -51,14 +51,14 @@ def test_fanout_sample_event_publishes_created_and_stage_changed(bus):
 
 def test_ingest_crm_changes_sample_event_moves_the_deal_whose_amount_went_above_10000(aws):
     from crm.domain.rules import RuleKind
-    from crm.service import configuration, items
+    from crm.service import configuration, items, rules
     from crm.service.triggers import item_journal
 
     stages = [{"name": "New"}, {"name": "Preparing documents", "id": "documents"}]
     configuration.create_pipeline("demo", {"item_type": "deal", "name": "Sales", "stages": stages})
     watch = {"fields": [{"field": "amount", "new": {"op": ">", "value": 10_000}}]}
     rule = {"type_code": "field_changed", "stage_id": "documents", "name": "Large order", "params": watch}
-    configuration.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, rule)
+    rules.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, rule)
     items.create_item("demo", "deal", {"title": "Forklift", "amount": 9000})
     handler = load_handler("ingest_crm_changes")
     answer = handler.lambda_handler(
@@ -106,7 +106,7 @@ def test_ingest_hooks_sample_events_move_the_deal_once_and_record_the_visit(aws,
     from crm.domain.hooks import Hook
     from crm.domain.rules import RuleKind
     from crm.domain.sites import Site
-    from crm.service import configuration, items
+    from crm.service import configuration, items, rules
     from crm.service.triggers import item_journal, tenant_journal
 
     # The beacon's contact token was signed with this site secret, valid for an hour after the
@@ -118,7 +118,7 @@ def test_ingest_hooks_sample_events_move_the_deal_once_and_record_the_visit(aws,
     stages = [{"name": "New"}, {"name": "Awaiting payment", "id": "payment"}]
     configuration.create_pipeline("demo", {"item_type": "deal", "name": "Sales", "stages": stages})
     paid = {"type_code": "webhook", "stage_id": "payment", "params": {"code": "payment_received"}}
-    configuration.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, paid)
+    rules.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, paid)
     items.create_item("demo", "deal", {"title": "Chairs", "emails": ["buyer@northwind.example"]})
     secret = load_event("ingest_hooks/hook_trigger_get.json")["pathParameters"]["secret"]
     credential = Credential.parse("crmhook", secret)
@@ -156,12 +156,12 @@ def test_ingest_tracking_sample_events_open_and_click_the_demo_offer(aws):
     from crm.domain import clock, tracking
     from crm.domain.rules import RuleKind
     from crm.domain.trigger_events import ItemRef
-    from crm.service import configuration, items
+    from crm.service import configuration, items, rules
 
     stages = [{"name": "New"}, {"name": "Offer read"}, {"name": "Offer viewed"}]
     configuration.create_pipeline("demo", {"item_type": "deal", "name": "Sales", "stages": stages})
     for type_code, stage_id in (("email_read", "offer_read"), ("link_clicked", "offer_viewed")):
-        configuration.create_rule(
+        rules.create_rule(
             "demo", "deal", "sales", RuleKind.TRIGGER, {"type_code": type_code, "stage_id": stage_id}
         )
     items.create_item("demo", "deal", {"title": "Forklift", "emails": ["maria@client.example"]})
@@ -241,7 +241,7 @@ def test_ingest_payments_sample_events_move_the_deal_on_the_invoice_and_count_th
     from crm.domain import clock
     from crm.domain.payments import PaymentAccount, Provider
     from crm.domain.rules import RuleKind
-    from crm.service import configuration, items
+    from crm.service import configuration, items, rules
     from crm.service.triggers import item_journal
 
     stages = [
@@ -252,7 +252,7 @@ def test_ingest_payments_sample_events_move_the_deal_on_the_invoice_and_count_th
         "demo", {"id": "sales", "item_type": "deal", "name": "Sales", "stages": stages}
     )
     rule = {"type_code": "invoice_paid", "stage_id": "assembling", "name": "Invoice paid"}
-    configuration.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, rule)
+    rules.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, rule)
     items.create_item("demo", "deal", {"title": "Office chairs x40", "amount": 12800, "currency": "EUR"})
     # The account the samples name, with the secret they were signed with, at the time they were.
     signed_at = datetime.fromtimestamp(1795424400, UTC)
@@ -282,5 +282,60 @@ def test_ingest_payments_sample_events_move_the_deal_on_the_invoice_and_count_th
             ("invoice_paid", "moved"),
             ("order_paid", "no_trigger_of_type"),
         ]
+    finally:
+        clock.use_clock(clock.SystemClock())
+
+
+def test_ingest_telephony_sample_events_move_the_deal_on_the_missed_call_once(aws, monkeypatch):
+    from crm.adapters import telephony_lines
+    from crm.domain import clock
+    from crm.domain.rules import RuleKind
+    from crm.domain.telephony import Line, Provider
+    from crm.service import configuration, items, rules
+    from crm.service.triggers import item_journal
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", "")  # the execute-api URL the samples were signed over
+    stages = [
+        {"name": "New", "id": "new"},
+        {"name": "Call back", "id": "call_back"},
+        {"name": "Talked", "id": "talked"},
+    ]
+    configuration.create_pipeline(
+        "demo", {"id": "sales", "item_type": "deal", "name": "Sales", "stages": stages}
+    )
+    for type_code, stage_id in (("missed_call", "call_back"), ("incoming_call", "talked")):
+        rules.create_rule(
+            "demo", "deal", "sales", RuleKind.TRIGGER, {"type_code": type_code, "stage_id": stage_id}
+        )
+    items.create_item("demo", "deal", {"title": "Forklift rental", "phones": ["+4915112345678"]})
+    # The lines the samples name, with the token and secret they were signed with, at that time.
+    signed_at = datetime.fromtimestamp(1795424400, UTC)
+    for line_id, provider, secret in (
+        ("tl_demo_0a1b2c3d4e5f", Provider.TWILIO, "0123456789abcdef0123456789abcdef"),
+        ("tl_demo_1a2b3c4d5e6f", Provider.PBX, "demoPbxSigningSecret0123456789abcdefgh"),
+    ):
+        telephony_lines.create(Line("demo", line_id, "Office", provider, signed_at, secret))
+    clock.use_clock(clock.FixedClock(signed_at + timedelta(seconds=1)))
+    try:
+        handler = load_handler("ingest_telephony")
+        for name in ("twilio_ringing", "twilio_no_answer", "pbx_missed_call", "twilio_no_answer"):
+            answer = handler.lambda_handler(load_event(f"ingest_telephony/{name}.json"), lambda_context())
+            assert answer["statusCode"] == 200, answer
+        assert items.get_item("demo", "deal", "1").stage_id == "call_back"
+        timeline, _ = items.timeline("demo", "deal", "1", 10, None)
+        assert sorted(e.data["provider"] for e in timeline if e.kind.value == "call") == ["pbx", "twilio"]
+        for name in ("twilio_completed", "twilio_outbound_completed"):
+            answer = handler.lambda_handler(load_event(f"ingest_telephony/{name}.json"), lambda_context())
+            assert answer["statusCode"] == 200, answer
+        assert items.get_item("demo", "deal", "1").stage_id == "talked"
+        journal, _ = item_journal("demo", "deal", "1", 10, None)
+        assert sorted((e["event"]["type"], e["outcome"]) for e in journal) == [
+            ("incoming_call", "moved"),
+            ("missed_call", "moved"),
+            ("missed_call", "not_moved"),
+        ]
+        timeline, _ = items.timeline("demo", "deal", "1", 10, None)
+        calls = sorted(e.data["outcome"] for e in timeline if e.kind.value == "call")
+        assert calls == ["incoming_call", "missed_call", "missed_call", "outgoing_call"]
     finally:
         clock.use_clock(clock.SystemClock())

@@ -51,7 +51,7 @@ def crm(aws):
     """Tenant acme: leads New -> Qualified (a *form filled* trigger for the form) -> Converted/Junk,
     the form, and a lead of the known contact maria@client.example."""
     from crm.domain.rules import RuleKind
-    from crm.service import configuration, forms, items
+    from crm.service import configuration, forms, items, rules
 
     configuration.create_employee("acme", {"id": "anna", "name": "Anna", "email": "anna@acme.test"})
     configuration.create_pipeline(
@@ -64,7 +64,7 @@ def crm(aws):
         "name": "Contact form filled",
         "params": {"form_ids": [form.id]},
     }
-    trigger = configuration.create_rule("acme", "lead", "leads", RuleKind.TRIGGER, rule)
+    trigger = rules.create_rule("acme", "lead", "leads", RuleKind.TRIGGER, rule)
     known = items.create_item("acme", "lead", {"title": "Maria", "emails": ["maria@client.example"]})
     return {"form": form, "trigger": trigger, "known": known}
 
@@ -189,14 +189,14 @@ def test_a_known_contacts_submission_moves_their_open_lead_and_creates_none(crm)
 
 def test_a_callback_forms_submission_fires_the_callback_trigger_not_the_form_one(crm):
     from crm.domain.rules import RuleKind
-    from crm.service import configuration, forms, items
+    from crm.service import forms, items, rules
 
     phone = {"name": "phone", "label": "Phone", "type": "phone", "required": True, "maps_to": "phones"}
     fields = [FIELDS[0], phone]
     callback = forms.create_form("acme", form_settings(name="Call me back", kind="callback", fields=fields))
     rule = {"type_code": "callback_form_filled", "stage_id": "qualified", "name": "Wants a call"}
     rule["params"] = {"form_ids": [callback.id]}
-    trigger = configuration.create_rule("acme", "lead", "leads", RuleKind.TRIGGER, rule)
+    trigger = rules.create_rule("acme", "lead", "leads", RuleKind.TRIGGER, rule)
     submission_id = taken(post_json(callback.id, {"name": "Ann Call", "phone": "+44 7700 900123"}))
     (found,) = items.find_by_contact("acme", None, "+447700900123")
     lead = items.get_item("acme", "lead", found.id)

@@ -37,6 +37,8 @@ NOT_LOADED = {
     "ingest_hooks": {"crm.api", "aws_lambda_powertools.event_handler"},
     # Stripe's payment events: neither the management API's resolver nor the event handler.
     "ingest_payments": {"crm.api", "aws_lambda_powertools.event_handler"},
+    # Telephony providers' call events: neither the management API's resolver nor the event handler.
+    "ingest_telephony": {"crm.api", "aws_lambda_powertools.event_handler"},
     # An SQS batch read as dicts, without powertools' batch utility (it imports every event class).
     "ingest_crm_changes": {
         "crm.api",

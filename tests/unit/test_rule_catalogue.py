@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+import crm
 from crm.domain.errors import Invalid
 from crm.domain.rules import CATALOGUE, Catalogue, RuleKind, RuleType
 
@@ -190,3 +195,34 @@ def test_a_robot_type_says_how_it_runs_and_what_it_outputs_and_a_trigger_type_do
             run=runs_doing_nothing,
             outputs=Nothing,
         )
+
+
+def test_each_type_of_the_application_is_the_module_named_after_its_code():
+    helpers = {TRIGGER: {"filters"}, ROBOT: {"inside", "outside", "web"}}
+    for kind in (TRIGGER, ROBOT):
+        assert {t.code for t in CATALOGUE.types(kind)} == CATALOGUE.modules(kind) - helpers[kind]
+
+
+def test_asking_for_a_type_loads_its_module_alone():
+    # A fresh interpreter: this one's tests have loaded every type already.
+    asked = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from crm.domain.rules import CATALOGUE, RuleKind;"
+            "CATALOGUE.get(RuleKind.TRIGGER, 'webhook');"
+            "print(sorted(m for m in sys.modules if m.startswith(('crm.triggers.', 'crm.robots.'))))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(crm.__file__).parent.parent)},
+    )
+    assert asked.stdout.strip() == "['crm.triggers.filters', 'crm.triggers.webhook']"
+
+
+def test_an_unknown_code_is_refused_without_importing_anything_by_that_name():
+    with pytest.raises(Invalid, match=r"unknown trigger type 'os\.path'"):
+        CATALOGUE.get(TRIGGER, "os.path")
+    with pytest.raises(Invalid, match="unknown robot type 'filters'"):
+        CATALOGUE.get(ROBOT, "filters")

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crm import triggers  # noqa: F401 - registers every trigger type
 from crm.domain.errors import Invalid
 from crm.domain.rules import CATALOGUE, RuleKind
 from crm.domain.trigger_events import ItemRef, TriggerEvent

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from crm import triggers  # noqa: F401 - registers every trigger type
 from crm.domain.rules import CATALOGUE, RuleKind
 from tests.unit.test_trigger_invoice_paid import paid
 

@@ -34,3 +34,23 @@ def test_a_minimum_duration_leaves_short_calls_out(duration, minimum, expected):
 )
 def test_the_minimum_is_within_a_day(minimum, problem):
     assert problem in refused_params("outgoing_call", {"min_duration_seconds": minimum})
+
+
+LINE, OTHER_LINE = "tl_acme_0a1b2c3d4e5f", "tl_acme_ffffffffffff"
+
+
+@pytest.mark.parametrize(
+    ("line", "lines", "expected"),
+    [
+        (LINE, [], True),
+        (LINE, [LINE], True),
+        (OTHER_LINE, [LINE], False),
+        (None, [LINE], False),  # a call an employee logged is on no line
+    ],
+)
+def test_a_line_filter_takes_the_calls_of_those_lines_only(line, lines, expected):
+    assert fires("outgoing_call", {"line_id": line, "duration_seconds": 30}, {"line_ids": lines}) is expected
+
+
+def test_a_line_filter_names_lines():
+    assert "line_ids.0" in refused_params("outgoing_call", {"line_ids": ["office"]})

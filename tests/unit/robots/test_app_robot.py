@@ -73,7 +73,7 @@ def test_the_handler_gets_the_item_and_rendered_properties_and_its_signed_answer
     [
         (HttpAnswer(200, {}, b'{"score": 1}'), "no X-Crm-Signature"),
         (signed_answer({"run_id": "run-r1", "score": 1}, secret="another-secret-entirely"), "does not match"),
-        (signed_answer({"run_id": "run-r1", "score": 1}, at=int(NOW.timestamp()) - 3600), "too old"),
+        (signed_answer({"run_id": "run-r1", "score": 1}, at=int(NOW.timestamp()) - 3600), "300 s from now"),
         (signed_answer({"run_id": "run-r1", "approved": True}), "lacks 'score'"),
         (signed_answer({"run_id": "run-r1", "score": "high"}), "'score' is not a number"),
         (signed_answer({"run_id": "run-of-another-item", "score": 1}), "does not name this run"),

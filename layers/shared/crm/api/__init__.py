@@ -32,6 +32,7 @@ from crm.api import (
     sites,
     sources,
     tasks,
+    telephony,
     types,
 )
 from crm.api.http import (
@@ -62,7 +63,8 @@ logger = Logger(child=True)
 
 app = Resolver()
 # App triggers and robots, sources, robot settings, secrets, document templates, payment accounts,
-# forms, hooks and sites before automation: their literal paths win over /automation/{type}/{pipeline}.
+# telephony lines, forms, hooks and sites before automation: their literal paths win over
+# /automation/{type}/{pipeline}.
 for module in (
     employees,
     types,
@@ -76,6 +78,7 @@ for module in (
     secrets,
     documents,
     payments,
+    telephony,
     forms,
     hooks,
     sites,

@@ -16,7 +16,7 @@ from crm.api.schemas import (
     TriggerIn,
 )
 from crm.domain.rules import CATALOGUE, RuleKind
-from crm.service import configuration
+from crm.service import configuration, rules
 
 router = Router()
 
@@ -41,9 +41,7 @@ def list_rules(item_type: PathId, pipeline_id: PathId) -> AutomationOut:
 
 @router.post("/automation/<item_type>/<pipeline_id>/triggers", tags=["automation"], status_code=201)
 def create_trigger(item_type: PathId, pipeline_id: PathId, body: TriggerIn) -> RuleOut:
-    rule = configuration.create_rule(
-        tenant_id(router), item_type, pipeline_id, RuleKind.TRIGGER, body.model_dump()
-    )
+    rule = rules.create_rule(tenant_id(router), item_type, pipeline_id, RuleKind.TRIGGER, body.model_dump())
     return RuleOut.of(rule)
 
 
@@ -51,7 +49,7 @@ def create_trigger(item_type: PathId, pipeline_id: PathId, body: TriggerIn) -> R
 def create_robot(item_type: PathId, pipeline_id: PathId, body: RobotCreateIn) -> RuleOut:
     """A new robot on a stage; with also_for_items_here, planned also for the items there now."""
     values = body.model_dump(exclude={"also_for_items_here"})
-    rule = configuration.create_robot(
+    rule = rules.create_robot(
         tenant_id(router), item_type, pipeline_id, values, also_for_items_here=body.also_for_items_here
     )
     return RuleOut.of(rule)
@@ -61,9 +59,7 @@ def create_robot(item_type: PathId, pipeline_id: PathId, body: RobotCreateIn) ->
 def update_trigger(item_type: PathId, pipeline_id: PathId, rule_id: PathId, body: TriggerIn) -> RuleOut:
     values = body.model_dump()
     return RuleOut.of(
-        configuration.update_rule(
-            tenant_id(router), item_type, pipeline_id, RuleKind.TRIGGER, rule_id, values
-        )
+        rules.update_rule(tenant_id(router), item_type, pipeline_id, RuleKind.TRIGGER, rule_id, values)
     )
 
 
@@ -71,7 +67,7 @@ def update_trigger(item_type: PathId, pipeline_id: PathId, rule_id: PathId, body
 def update_robot(item_type: PathId, pipeline_id: PathId, rule_id: PathId, body: RobotIn) -> RuleOut:
     values = body.model_dump()
     return RuleOut.of(
-        configuration.update_rule(tenant_id(router), item_type, pipeline_id, RuleKind.ROBOT, rule_id, values)
+        rules.update_rule(tenant_id(router), item_type, pipeline_id, RuleKind.ROBOT, rule_id, values)
     )
 
 
@@ -84,19 +80,19 @@ def _rule_routes(kinds: str) -> None:
 
     @router.get(rule, tags=["automation"])
     def get_rule(item_type: PathId, pipeline_id: PathId, rule_id: PathId) -> RuleOut:
-        return RuleOut.of(configuration.get_rule(tenant_id(router), item_type, pipeline_id, kind, rule_id))
+        return RuleOut.of(rules.get_rule(tenant_id(router), item_type, pipeline_id, kind, rule_id))
 
     @router.post(f"{rule}/copy", tags=["automation"], status_code=201)
     def copy_rule(item_type: PathId, pipeline_id: PathId, rule_id: PathId, body: CopyIn) -> RuleOut:
         """A copy of the rule on another stage (of this or another pipeline of the type)."""
-        copied = configuration.copy_rule(
+        copied = rules.copy_rule(
             tenant_id(router), item_type, pipeline_id, kind, rule_id, body.stage_id, body.pipeline_id
         )
         return RuleOut.of(copied)
 
     @router.delete(rule, tags=["automation"], status_code=204)
     def delete_rule(item_type: PathId, pipeline_id: PathId, rule_id: PathId) -> None:
-        configuration.delete_rule(tenant_id(router), item_type, pipeline_id, kind, rule_id)
+        rules.delete_rule(tenant_id(router), item_type, pipeline_id, kind, rule_id)
         return Response(204)
 
 

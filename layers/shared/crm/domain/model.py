@@ -491,6 +491,7 @@ class TimelineKind(StrEnum):
     ACTIVITY = "activity"  # a call or an email an employee logged
     TASK_COMPLETED = "task_completed"  # a task on the item was done
     PAYMENT_RECEIVED = "payment_received"  # a payment for the item (crm.service.payments)
+    CALL = "call"  # a call through one of the tenant's telephony lines (crm.service.telephony)
 
 
 @dataclass(frozen=True)

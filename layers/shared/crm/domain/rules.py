@@ -1,12 +1,15 @@
 """Automation rules on stages: triggers (move an item here when something happens) and robots (act
 when an item enters here), and the catalogue of rule types with their parameter schemas.
 
-A trigger or robot type is one small module that registers a ``RuleType`` in ``CATALOGUE``; the
-trigger and robot issues fill it. Rules are stored with their common settings whatever the type.
+A trigger or robot type is one small module, named after its code, in ``crm.triggers`` or
+``crm.robots``, that registers a ``RuleType`` in ``CATALOGUE``. Rules are stored with their common
+settings whatever the type.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -102,8 +105,16 @@ class RuleType:
 
 
 class Catalogue:
-    def __init__(self) -> None:
+    """The rule types, each loaded the first time it is asked for.
+
+    A type's module is imported by its code from its kind's package, so that a function loads the
+    types its events and rules use rather than every type and what they import (templates, the
+    robots' helpers): that is a cold start's time. Listing the types loads them all."""
+
+    def __init__(self, packages: dict[RuleKind, str] | None = None) -> None:
+        self._packages = packages or {}  # none: only what is registered by hand
         self._types: dict[tuple[RuleKind, str], RuleType] = {}
+        self._modules: dict[RuleKind, frozenset[str]] = {}
 
     def register(self, rule_type: RuleType) -> RuleType:
         key = (rule_type.kind, rule_type.code)
@@ -112,11 +123,27 @@ class Catalogue:
         self._types[key] = rule_type
         return rule_type
 
+    def modules(self, kind: RuleKind) -> frozenset[str]:
+        """The names of the modules in ``kind``'s package (its types' and their helpers')."""
+        if kind not in self._packages:
+            return frozenset()
+        if kind not in self._modules:
+            package = importlib.import_module(self._packages[kind])
+            self._modules[kind] = frozenset(m.name for m in pkgutil.iter_modules(package.__path__))
+        return self._modules[kind]
+
+    def _load(self, kind: RuleKind, code: str) -> None:
+        # Only a module that is there: a code comes from stored rules, events and API bodies.
+        if code in self.modules(kind):
+            importlib.import_module(f"{self._packages[kind]}.{code}")
+
     def get(self, kind: RuleKind, code: str) -> RuleType:
+        if (kind, code) not in self._types:
+            self._load(kind, code)
         try:
             return self._types[(kind, code)]
         except KeyError:
-            known = sorted(c for k, c in self._types if k is kind)
+            known = sorted(t.code for t in self.types(kind))
             raise Invalid(f"unknown {kind} type {code!r}; known types: {known}") from None
 
     def validated_params(self, kind: RuleKind, code: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -124,10 +151,13 @@ class Catalogue:
         return _validated(rule_type.params, params, "params", f"{kind} type {code!r}").model_dump(mode="json")
 
     def types(self, kind: RuleKind | None = None) -> list[RuleType]:
+        for each in self._packages if kind is None else (kind,):
+            for name in sorted(self.modules(each)):
+                self._load(each, name)
         return [t for (k, _), t in sorted(self._types.items()) if kind is None or k is kind]
 
 
-CATALOGUE = Catalogue()
+CATALOGUE = Catalogue({RuleKind.TRIGGER: "crm.triggers", RuleKind.ROBOT: "crm.robots"})
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class Source(StrEnum):
     """Every source with settings, in one place: a later source adds itself here."""
 
     MAIL = "mail"
+    TELEPHONY = "telephony"  # every line that has no setting of its own (``crm.domain.telephony``)
 
 
 class UnknownContact(StrEnum):

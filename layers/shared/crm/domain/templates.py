@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
-
-from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from crm.domain.errors import Invalid
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 MAX_TEMPLATE = 20_000
 MAX_OUTPUT = 200_000
@@ -27,6 +27,11 @@ MAX_OUTPUT = 200_000
 
 @cache
 def _environment(autoescape: bool) -> SandboxedEnvironment:
+    # jinja2 is imported on the first template: most functions that import this module (through the
+    # robots' domain) never render one, and would pay for it in every cold start.
+    from jinja2 import ChainableUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     # ``finalize``: an empty value (a deal without a company) prints as nothing, not "None".
     return SandboxedEnvironment(
         autoescape=autoescape,
@@ -36,13 +41,19 @@ def _environment(autoescape: bool) -> SandboxedEnvironment:
     )
 
 
+def _template_error() -> type[Exception]:
+    from jinja2 import TemplateError  # loaded by then: only a template raises it
+
+    return TemplateError
+
+
 def check(source: str, what: str) -> str:
     """``source`` if it is a template that parses; Invalid naming ``what`` otherwise."""
     if len(source) > MAX_TEMPLATE:
         raise Invalid(f"{what}: a template has at most {MAX_TEMPLATE} characters")
     try:
         _environment(False).parse(source)
-    except TemplateError as error:
+    except _template_error() as error:
         raise Invalid(f"{what}: not a valid template: {error}") from None
     return source
 
@@ -53,7 +64,7 @@ def _render(source: str, values: Mapping[str, Any], autoescape: bool) -> str:
     template = _environment(autoescape).from_string(check(source, "template"))
     try:
         rendered = template.render(values)
-    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as error:
+    except (_template_error(), ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as error:
         # The sandbox's refusals (unsafe access, a range too long) and what the tenant's template
         # itself does wrong ({{ 1/0 }}, {{ "a" + 1 }}, {{ item.title|int }}): the robot fails with the
         # reason, for good (the same template fails again), and the runner goes on.

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, urlencode
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -52,6 +52,7 @@ class Request:
     request_id: str
     stage: str = ""
     host: str = ""
+    domain: str = ""  # API Gateway's (requestContext.domainName), not a header the client sets
 
     @classmethod
     def of(cls, event: Mapping[str, Any], limit: int = MAX_BODY_BYTES) -> Request:
@@ -73,11 +74,23 @@ class Request:
             request_id=context.get("requestId") or "",
             stage=context.get("stage") or "",
             host=headers.get("host", ""),
+            domain=context.get("domainName") or "",
         )
 
     @property
     def media_type(self) -> str:
         return media_type(self.headers.get("content-type"))
+
+    def public_url(self, base: str) -> str:
+        """The URL the client called, as a provider that signs it (Twilio) has it: ``base`` (the
+        API's public base URL, configuration: a custom domain's), else API Gateway's own domain and
+        stage; then the route with its parameters, and the query string as sent."""
+        root = base.rstrip("/") or f"https://{self.domain}/{self.stage}"
+        path = self.resource
+        for name, value in self.path_params.items():
+            path = path.replace("{" + name + "}", quote(value, safe=""))
+        pairs = [(name, value) for name, values in self.query.items() for value in values]
+        return root + path + (f"?{urlencode(pairs)}" if pairs else "")
 
     def param(self, name: str) -> str | None:
         """The first value of query parameter ``name``."""

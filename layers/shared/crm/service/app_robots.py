@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from crm.adapters import app_robots, warm
@@ -12,11 +11,11 @@ from crm.domain.app_robots import AppRobot
 from crm.domain.errors import Conflict, NotFound
 from crm.domain.rules import RuleKind
 from crm.robots.app_robot import APP_ROBOT
-from crm.service.configuration import rules_naming
+from crm.service.rules import rules_naming
 
 # A warm runner keeps a tenant's app robot this long: a changed handler is used within a minute.
 KEPT = 60.0
-_kept: dict[tuple[str, str], tuple[float, AppRobot | None]] = warm.cache(limit=4096)
+_kept: warm.Kept[tuple[str, str], AppRobot] = warm.Kept(limit=4096, seconds=KEPT, keep_missing=True)
 
 
 def register(tenant_id: str, values: dict[str, Any]) -> AppRobot:
@@ -47,20 +46,17 @@ def unregister(tenant_id: str, code: str) -> None:
     if users := rules_naming(tenant_id, RuleKind.ROBOT, APP_ROBOT.code, code):
         raise Conflict(f"app robot {code!r} is used by the robots {', '.join(users)}: delete them first")
     app_robots.unregister(tenant_id, code)
-    _kept.pop((tenant_id, code), None)
+    _kept.forget((tenant_id, code))
 
 
 class RegisteredAppRobots:
     """The ``AppRobots`` port of the runner: a tenant's registered robots, kept warm a minute."""
 
     def get(self, tenant_id: str, code: str) -> AppRobot | None:
-        key = (tenant_id, code)
-        kept = _kept.get(key)
-        if kept is None or time.monotonic() - kept[0] > KEPT:
+        def read() -> AppRobot | None:
             try:
-                robot: AppRobot | None = app_robots.get(tenant_id, code)
+                return app_robots.get(tenant_id, code)
             except NotFound:
-                robot = None
-            kept = (time.monotonic(), robot)
-            _kept[key] = kept
-        return kept[1]
+                return None
+
+        return _kept.get((tenant_id, code), read)

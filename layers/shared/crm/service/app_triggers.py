@@ -14,7 +14,7 @@ from crm.domain.errors import Conflict, Invalid
 from crm.domain.model import AppTrigger
 from crm.domain.rules import RuleKind
 from crm.domain.trigger_events import ItemRef, TriggerEvent
-from crm.service.configuration import rules_naming
+from crm.service.rules import rules_naming
 from crm.service.triggers import Applied, apply_trigger_event
 from crm.triggers.app_trigger import APP_TRIGGER
 

@@ -24,7 +24,6 @@ deleted account or a rolled-out secret may still verify events there that long.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -68,8 +67,7 @@ logger = Logger(child=True)
 
 SOURCE = "stripe"
 ACCOUNT_KEPT = 60.0
-# (tenant, account id) -> (monotonic time read, the account)
-_accounts: dict[tuple[str, str], tuple[float, PaymentAccount]] = warm.cache(limit=4096)
+_accounts: warm.Kept[tuple[str, str], PaymentAccount] = warm.Kept(limit=4096, seconds=ACCOUNT_KEPT)
 
 
 def local_payments_allowed() -> bool:
@@ -264,16 +262,10 @@ def _webhook_account(account_id: str, now: datetime) -> PaymentAccount:
     tenant_id = parse_account_id(account_id)
     if tenant_id is None:
         raise unknown
-    key = (tenant_id, account_id)
-    kept = _accounts.get(key)
-    if kept is None or time.monotonic() - kept[0] > ACCOUNT_KEPT:
-        found = store.get(tenant_id, account_id)
-        if found is None:
-            _accounts.pop(key, None)
-            raise unknown
-        kept = (time.monotonic(), found)
-        _accounts[key] = kept
-    return kept[1]
+    found = _accounts.get((tenant_id, account_id), lambda: store.get(tenant_id, account_id))
+    if found is None:
+        raise unknown
+    return found
 
 
 def _unacted(paying: PaymentAccount, event: StripeEvent, unacted: Unacted, now: datetime) -> Received:

@@ -33,9 +33,26 @@ def all_settings(tenant_id: str) -> list[SourceSettings]:
     return [stored.get(source) or SourceSettings(source) for source in Source]
 
 
+def checked(tenant_id: str, settings_: SourceSettings) -> SourceSettings:
+    """``settings_`` if what they name is there: creating items needs an item type that exists, a
+    pipeline of that type and, if named, an active employee to give them to; Invalid otherwise."""
+    if settings_.unknown_contact is UnknownContact.CREATE_ITEM:
+        assert settings_.item_type is not None and settings_.pipeline_id is not None
+        try:
+            item_type(tenant_id, settings_.item_type)
+        except NotFound:
+            raise Invalid(f"item_type: item type {settings_.item_type!r} does not exist") from None
+        pipeline = referenced_pipeline(tenant_id, settings_.pipeline_id, "pipeline_id").pipeline
+        if pipeline.item_type != settings_.item_type:
+            holds = f"pipeline {pipeline.id!r} holds {pipeline.item_type} items"
+            raise Invalid(f"pipeline_id: {holds}, not {settings_.item_type} items")
+        if settings_.responsible_id is not None:
+            referenced_employee(tenant_id, settings_.responsible_id, "responsible_id", acting=True)
+    return settings_
+
+
 def update_settings(tenant_id: str, code: str, values: dict[str, Any]) -> SourceSettings:
-    """Replaces the source's settings. Creating items needs an item type that exists, a pipeline of
-    that type and, if named, an active employee to give them to: Invalid otherwise."""
+    """Replaces the source's settings (``checked``)."""
     updated = SourceSettings(
         source=_source(code),
         unknown_contact=values.get("unknown_contact", UnknownContact.IGNORE),
@@ -44,18 +61,7 @@ def update_settings(tenant_id: str, code: str, values: dict[str, Any]) -> Source
         responsible_id=values.get("responsible_id"),
         updated_at=clock.now(),
     )
-    if updated.unknown_contact is UnknownContact.CREATE_ITEM:
-        assert updated.item_type is not None and updated.pipeline_id is not None
-        try:
-            item_type(tenant_id, updated.item_type)
-        except NotFound:
-            raise Invalid(f"item_type: item type {updated.item_type!r} does not exist") from None
-        pipeline = referenced_pipeline(tenant_id, updated.pipeline_id, "pipeline_id").pipeline
-        if pipeline.item_type != updated.item_type:
-            holds = f"pipeline {pipeline.id!r} holds {pipeline.item_type} items"
-            raise Invalid(f"pipeline_id: {holds}, not {updated.item_type} items")
-        if updated.responsible_id is not None:
-            referenced_employee(tenant_id, updated.responsible_id, "responsible_id", acting=True)
+    checked(tenant_id, updated)
     sources.save(tenant_id, updated)
     return updated
 
@@ -67,11 +73,14 @@ def new_item(
     emails: Iterable[str] = (),
     phones: Iterable[str] = (),
     company: str | None = None,
+    *,
+    own: SourceSettings | None = None,
 ) -> NewItem | None:
     """The item ``source`` creates for a contact no item has, from what it knows of the contact
-    (for ``apply_trigger_event``), or None when the tenant's setting is to ignore such events. One
-    strongly consistent read: a source asks only when the contact is unknown."""
-    current = settings(tenant_id, source)
+    (for ``apply_trigger_event``), or None when the setting is to ignore such events: ``own`` (a
+    telephony line's), else the tenant's for the source, with one strongly consistent read (a
+    source asks only when the contact is unknown)."""
+    current = own or settings(tenant_id, source)
     values = current.new_item_values(title, emails, phones, company)
     if values is None:
         return None

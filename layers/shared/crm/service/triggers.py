@@ -34,8 +34,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-# Imported for its effect: every trigger type registers in CATALOGUE, which decide() reads.
-from crm import triggers  # noqa: F401
 from crm.adapters import automation, items, journal
 from crm.adapters.along import Companions, PerItem, Write
 from crm.domain import clock

@@ -1,5 +1,5 @@
-"""What trigger types share: the base of their params and event data, ids, codes, and the URL
-filter of *link clicked* and *site visit*."""
+"""What trigger types share: the base of their params and event data, ids, codes, the URL filter
+of *link clicked* and *site visit*, and the line filter and call data of the call triggers."""
 
 from __future__ import annotations
 
@@ -77,3 +77,31 @@ def _normal_url(url: str) -> str:
     """Scheme and host in lower case, '/' for an empty path, no fragment (browsers never send one)."""
     parts = urlsplit(url.strip())
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
+# ---------------------------------------------------------------- calls
+
+DAY = 86_400
+LineId = Annotated[str, Field(pattern=r"^tl_[a-z0-9][a-z0-9-]{2,39}_[0-9a-f]{12}$")]
+Seconds = Annotated[int, Field(ge=0, le=DAY)]
+
+
+class LineFilter(Params):
+    line_ids: list[LineId] = Field(default=[], max_length=MAX_IDS, description="none: calls on any line")
+
+    def admits(self, line_id: str | None) -> bool:
+        return not self.line_ids or line_id in self.line_ids
+
+
+class CallData(EventData):
+    """A call (``crm.domain.telephony.Call.data``); a call an employee logged has only its duration."""
+
+    line_id: LineId | None = None  # none: logged by an employee, on no line
+    provider: Literal["twilio", "pbx"] | None = None
+    call_id: str | None = Field(None, max_length=128)
+    status: str | None = Field(None, max_length=32)
+    direction: Literal["inbound", "outbound"] | None = None
+    client_number: str | None = Field(None, max_length=32)
+    line_number: str | None = Field(None, max_length=32)
+    duration_seconds: Seconds | None = None  # none: not logged
+    ring_seconds: Seconds | None = None  # none: the provider does not say

@@ -6,7 +6,6 @@ the robots that need them fail saying so."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import timedelta
@@ -32,16 +31,15 @@ from crm.service.robots.mail import RobotMailer
 # A warm container keeps each tenant's employees this long: a robot that names one who was switched
 # off a moment ago may still see them active for that long (the item write checks the responsible).
 EMPLOYEES_KEPT = 60.0
-_employees: dict[str, tuple[float, dict[str, Employee]]] = warm.cache(limit=1024)
+_employees: warm.Kept[str, dict[str, Employee]] = warm.Kept(limit=1024, seconds=EMPLOYEES_KEPT)
 
 
 class TenantEmployees:
     def _all(self, tenant_id: str) -> dict[str, Employee]:
-        kept = _employees.get(tenant_id)
-        if kept is None or time.monotonic() - kept[0] > EMPLOYEES_KEPT:
-            kept = (time.monotonic(), {e.id: e for e in configuration.employees(tenant_id)})
-            _employees[tenant_id] = kept
-        return kept[1]
+        def read() -> dict[str, Employee]:
+            return {e.id: e for e in configuration.employees(tenant_id)}
+
+        return _employees.get(tenant_id, read) or {}
 
     def get(self, tenant_id: str, employee_id: str) -> Employee | None:
         return self._all(tenant_id).get(employee_id)

@@ -26,7 +26,6 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from crm import robots as _catalogue  # noqa: F401  (registers the robot types)
 from crm.adapters import automation, items, runs, work
 from crm.adapters.along import Actions
 from crm.adapters.items import Basis, add_replacement, timeline_record

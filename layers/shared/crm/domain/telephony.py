@@ -1,0 +1,360 @@
+"""Telephony: the tenant's lines, and calls as the providers report them.
+
+A line is where a provider posts its call events: ``/telephony/twilio/{line id}`` for a Twilio
+number's status callbacks, ``/telephony/events/{line id}`` for any other PBX (a JSON body signed
+with the line's secret, ``crm.domain.signatures``). The line id names the tenant (``tl_{tenant}_
+{12 hex}``), so a provider's request finds its line with one read, and the line says how to check
+it: Twilio's auth token, or the secret the CRM made for the PBX.
+
+Every report becomes a ``Call`` (or nothing, for the statuses a call passes through), and a call
+is one of three trigger events, by its direction and whether someone answered:
+
+- inbound, nobody answered (Twilio ``no-answer``, ``busy``, ``canceled``, or ``failed``; a
+  ``<Dial>`` whose ``DialCallStatus`` says the agent did not pick up) -> *missed call*;
+- inbound, answered and ended (``completed``) -> *incoming call*;
+- outbound (``outbound-api``, ``outbound-dial``), ended -> *outgoing call*.
+
+A call's statuses on the way (``queued``, ``initiated``, ``ringing``, ``in-progress``) are
+answered and not acted on, so callbacks that arrive out of order cannot move an item back: only a
+call's final report fires, and it is applied once (its id is the call's id with its final status).
+The client is the other end of the call (the caller of an inbound call, the called number of an
+outbound one), in E.164.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any
+
+from crm.domain.contacts import normal_phone
+from crm.domain.errors import Invalid, Unauthorized
+from crm.domain.sources import SourceSettings
+
+LINE_PREFIX = "tl"
+_LINE_ID = re.compile(rf"^{LINE_PREFIX}_([a-z0-9][a-z0-9-]{{2,39}})_([0-9a-f]{{12}})$")
+# Twilio's auth tokens are 32 hex characters.
+_AUTH_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+_CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MAX_SIGNATURE = 512
+DAY = 86_400
+
+TWILIO_SIGNATURE = "X-Twilio-Signature"
+PBX_SIGNATURE = "X-Crm-Signature"
+
+
+class Provider(StrEnum):
+    TWILIO = "twilio"
+    PBX = "pbx"  # any other PBX, through the documented JSON endpoint
+
+
+def new_line_id(tenant_id: str) -> str:
+    return f"{LINE_PREFIX}_{tenant_id}_{secrets.token_hex(6)}"
+
+
+def tenant_of_line(line_id: str) -> str | None:
+    """The tenant a line id names, or None when it is not a line id."""
+    match = _LINE_ID.match(line_id or "")
+    return match.group(1) if match else None
+
+
+def new_pbx_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def check_auth_token(token: Any) -> str:
+    if not isinstance(token, str) or not _AUTH_TOKEN.match(token.strip()):
+        raise Invalid("auth_token: the Twilio account's auth token (32 hex characters, from its console)")
+    return token.strip()
+
+
+@dataclass(frozen=True)
+class Line:
+    """A tenant's telephony line. ``secret`` checks the provider's requests: Twilio's auth token
+    (Twilio signs with it), or the secret the CRM made for a PBX. ``unknown_caller``: what a call
+    from a number no item has does on this line; None follows the tenant's telephony source
+    setting (``/sources/telephony``)."""
+
+    tenant_id: str
+    id: str
+    name: str
+    provider: Provider
+    created_at: datetime
+    secret: str = field(repr=False)
+    unknown_caller: SourceSettings | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not 1 <= len(self.name.strip()) <= 200:
+            raise Invalid("line name: 1-200 characters")
+        if tenant_of_line(self.id) != self.tenant_id:
+            raise Invalid(f"{self.id!r} is not a telephony line id of tenant {self.tenant_id!r}")
+        try:
+            object.__setattr__(self, "provider", Provider(self.provider))
+        except ValueError:
+            raise Invalid(f"provider: one of {[p.value for p in Provider]}") from None
+        if self.provider is Provider.TWILIO:
+            check_auth_token(self.secret)
+        elif not isinstance(self.secret, str) or not _SECRET.match(self.secret):
+            raise Invalid("a PBX line's secret is made by the CRM")
+
+    def path(self) -> str:
+        """Where the provider posts this line's events, under the API's base URL."""
+        if self.provider is Provider.TWILIO:
+            return f"/telephony/twilio/{self.id}"
+        return f"/telephony/events/{self.id}"
+
+
+# ---------------------------------------------------------------- calls
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallOutcome(StrEnum):
+    """What a call that ended was, as the trigger type it fires."""
+
+    MISSED = "missed_call"
+    INCOMING = "incoming_call"
+    OUTGOING = "outgoing_call"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call that ended, as one report of it says."""
+
+    provider: Provider
+    call_id: str
+    status: str  # the provider's final status (``no-answer``, ``completed``, ...)
+    direction: Direction
+    outcome: CallOutcome
+    client_number: str  # E.164
+    line_number: str | None
+    ended_at: datetime
+    duration_seconds: int = 0  # the conversation's length (0: nobody answered)
+    ring_seconds: int | None = None  # how long it rang, where the provider says
+
+    @property
+    def event_id(self) -> str:
+        """The call's id with its final status: the same report delivered again has the same."""
+        return f"{self.provider.value}:{self.call_id}:{self.status}"
+
+    def data(self, line_id: str) -> dict[str, Any]:
+        """What triggers of the call's type see, and what the timeline shows."""
+        return {
+            "line_id": line_id,
+            "provider": self.provider.value,
+            "call_id": self.call_id,
+            "status": self.status,
+            "direction": self.direction.value,
+            "client_number": self.client_number,
+            "line_number": self.line_number,
+            "duration_seconds": self.duration_seconds,
+            "ring_seconds": self.ring_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Passing:
+    """A report the CRM does not act on: a status on the way, or a call with no client number."""
+
+    call_id: str
+    why: str
+
+
+def _seconds(value: Any, what: str) -> int:
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{what}: a whole number of seconds") from None
+    if not 0 <= seconds <= DAY:
+        raise Invalid(f"{what}: 0 to {DAY} seconds")
+    return seconds
+
+
+def _client(raw: str | None) -> str | None:
+    """A number in E.164, or None for what is not one (Twilio's ``client:alice``, ``sip:...``,
+    an anonymous caller)."""
+    if not raw:
+        return None
+    try:
+        return normal_phone(raw)
+    except Invalid:
+        return None
+
+
+# ---------------------------------------------------------------- Twilio
+
+# https://www.twilio.com/docs/voice/api/call-resource#call-status-values
+TWILIO_PASSING = ("queued", "initiated", "ringing", "in-progress")
+TWILIO_UNANSWERED = ("no-answer", "busy", "canceled", "failed")
+TWILIO_FINAL = ("completed", *TWILIO_UNANSWERED)
+
+
+def twilio_signature(auth_token: str, url: str, params: Sequence[tuple[str, str]]) -> str:
+    """Twilio's signature of a form POST: HMAC-SHA1 with the auth token over the full URL and each
+    parameter's name and value appended, sorted by name (then value), base64."""
+    signed = url + "".join(name + value for name, value in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+
+
+def _without_default_port(url: str) -> str:
+    return re.sub(r"^(https://[^/:]+):443(/|$)", r"\1\2", re.sub(r"^(http://[^/:]+):80(/|$)", r"\1\2", url))
+
+
+def verify_twilio(
+    url: str, params: Sequence[tuple[str, str]], signature: str | None, auth_token: str
+) -> None:
+    """Unauthorized unless ``signature`` is Twilio's for this public URL and these parameters.
+    Twilio signs the URL as configured; with or without the scheme's default port are the same."""
+    if not signature or len(signature) > MAX_SIGNATURE:
+        raise Unauthorized(f"no {TWILIO_SIGNATURE} header")
+    bare = _without_default_port(url)
+    scheme, _, rest = bare.partition("://")
+    host, slash, path = rest.partition("/")
+    candidates = {bare}
+    if ":" not in host:
+        candidates.add(f"{scheme}://{host}:{443 if scheme == 'https' else 80}{slash}{path}")
+    if not any(
+        hmac.compare_digest(twilio_signature(auth_token, candidate, params), signature)
+        for candidate in candidates
+    ):
+        raise Unauthorized(f"the {TWILIO_SIGNATURE} does not match this line's URL and auth token")
+
+
+def twilio_call(params: Mapping[str, str], now: datetime) -> Call | Passing:
+    """The call a Voice status callback (or a ``<Dial>`` action callback) reports."""
+    call_id = params.get("CallSid") or ""
+    if not re.fullmatch(r"CA[0-9a-f]{32}", call_id):
+        raise Invalid("CallSid: Twilio's call id, CA and 32 hex characters")
+    status = params.get("CallStatus") or ""
+    if status not in (*TWILIO_PASSING, *TWILIO_FINAL):
+        raise Invalid(f"CallStatus {status!r}: one of Twilio's call statuses")
+    dial_status = params.get("DialCallStatus")
+    if dial_status in TWILIO_UNANSWERED:
+        status = dial_status  # the caller was put through to nobody: missed, whatever the leg says
+    if status in TWILIO_PASSING:
+        return Passing(call_id, f"status {status}: the call has not ended")
+    raw_direction = params.get("Direction") or ""
+    if raw_direction == "inbound":
+        direction, client, line_number = Direction.INBOUND, params.get("From"), params.get("To")
+    elif raw_direction in ("outbound-api", "outbound-dial"):
+        direction, client, line_number = Direction.OUTBOUND, params.get("To"), params.get("From")
+    else:
+        raise Invalid(f"Direction {raw_direction!r}: inbound, outbound-api or outbound-dial")
+    client_number = _client(client)
+    if client_number is None:
+        return Passing(call_id, f"the other end ({client or 'anonymous'}) is not a phone number")
+    answered = status == "completed"
+    if direction is Direction.OUTBOUND:
+        outcome = CallOutcome.OUTGOING
+    else:
+        outcome = CallOutcome.INCOMING if answered else CallOutcome.MISSED
+    duration = params.get("DialCallDuration") or params.get("CallDuration") or "0"
+    return Call(
+        provider=Provider.TWILIO,
+        call_id=call_id,
+        status=status,
+        direction=direction,
+        outcome=outcome,
+        client_number=client_number,
+        line_number=_client(line_number),
+        ended_at=_twilio_time(params.get("Timestamp"), now),
+        duration_seconds=_seconds(duration, "CallDuration") if answered else 0,
+    )
+
+
+def _twilio_time(stamp: str | None, now: datetime) -> datetime:
+    """The callback's ``Timestamp`` (RFC 2822); now when Twilio leaves it out (a ``<Dial>`` action)."""
+    if not stamp:
+        return now
+    try:
+        at = parsedate_to_datetime(stamp)
+    except (TypeError, ValueError):
+        raise Invalid(f"Timestamp {stamp!r}: an RFC 2822 date") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- any other PBX
+
+PBX_FIELDS = {
+    "call_id",
+    "direction",
+    "answered",
+    "client_number",
+    "line_number",
+    "ended_at",
+    "duration_seconds",
+    "ring_seconds",
+}
+
+
+def pbx_call(document: Any, now: datetime) -> Call:
+    """The call a PBX reports to ``/telephony/events/{line id}`` (README, "Telephony")::
+
+        {"call_id": "8812-1", "direction": "inbound", "answered": false,
+         "client_number": "+4930901820", "line_number": "+4930555000",
+         "ended_at": "2026-11-23T10:15:00Z", "duration_seconds": 0, "ring_seconds": 25}
+
+    ``call_id``, ``direction``, ``answered`` and ``client_number`` are required; a PBX reports a
+    call once it ended (the same report again is applied once); without ``ended_at``, it ended
+    when it was received (``now``)."""
+    if not isinstance(document, dict):
+        raise Invalid("the body is a JSON object describing one call that ended")
+    if unknown := set(document) - PBX_FIELDS:
+        raise Invalid(f"unknown fields: {sorted(unknown)}")
+    missing = {"call_id", "direction", "answered", "client_number"} - set(document)
+    if missing:
+        raise Invalid(f"required: {sorted(missing)}")
+    call_id = document["call_id"]
+    if not isinstance(call_id, str) or not _CALL_ID.match(call_id):
+        raise Invalid("call_id: 1-128 letters, digits, '_', '.', ':' or '-'")
+    try:
+        direction = Direction(document["direction"])
+    except ValueError:
+        raise Invalid("direction: inbound or outbound") from None
+    answered = document["answered"]
+    if not isinstance(answered, bool):
+        raise Invalid("answered: true or false")
+    if not isinstance(document["client_number"], str):
+        raise Invalid("client_number: the client's phone number, with its country code")
+    client_number = normal_phone(document["client_number"])
+    line_number = document.get("line_number")
+    if line_number is not None and not isinstance(line_number, str):
+        raise Invalid("line_number: a phone number")
+    ended_at = document.get("ended_at")
+    if ended_at is not None:
+        try:
+            ended = datetime.fromisoformat(ended_at) if isinstance(ended_at, str) else None
+        except ValueError:
+            ended = None
+        if ended is None or ended.tzinfo is None:
+            raise Invalid("ended_at: an ISO 8601 date-time with its time zone")
+    duration = _seconds(document.get("duration_seconds", 0), "duration_seconds")
+    ring = document.get("ring_seconds")
+    if direction is Direction.OUTBOUND:
+        outcome = CallOutcome.OUTGOING
+    else:
+        outcome = CallOutcome.INCOMING if answered else CallOutcome.MISSED
+    return Call(
+        provider=Provider.PBX,
+        call_id=call_id,
+        status="answered" if answered else "unanswered",
+        direction=direction,
+        outcome=outcome,
+        client_number=client_number,
+        line_number=None if line_number is None else normal_phone(line_number),
+        ended_at=ended if ended_at is not None else now,
+        duration_seconds=duration if answered else 0,
+        ring_seconds=None if ring is None else _seconds(ring, "ring_seconds"),
+    )
