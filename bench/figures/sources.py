@@ -363,6 +363,27 @@ def stripe_payment(run: Run) -> Source:
     raise AssertionError("unreachable")
 
 
+def generic_payment(run: Run) -> Source:
+    """Another provider's signed payment report naming its deal, after one for another deal."""
+    from crm.domain import clock, signatures
+
+    tenant = run.shared(acme)
+    _trigger(tenant, "invoice_paid", {})
+    account = tenant.ok("POST", "/automation/payment-accounts", {"name": "Bank", "provider": "generic"})
+    events = []
+    for n, deal in enumerate([tenant.new_deal("Lamps"), tenant.new_deal("Shelves")]):
+        report = {"event_id": f"bank-{n}", "kind": "invoice", "item": f"deal/{deal}", "payment_id": f"tr-{n}"}
+        body = json.dumps(report | {"amount": 9000, "currency": "EUR"})
+        signature = signatures.sign(body.encode(), account["webhook_secret"], clock.now())
+        path = f"/payments/events/{account['id']}"
+        events.append(
+            proxy(
+                "ingest_payments/generic_payment.json", "POST", path, body, **{"X-Crm-Signature": signature}
+            )
+        )
+    return _after_one(run, "ingest_payments", events)
+
+
 def _dynamodb(source: Source | Calls, function: str) -> Measured:
     calls = source.calls if isinstance(source, Source) else source
     detail = _detail(calls)
@@ -443,3 +464,9 @@ def stripe_calls(run: Run) -> Measured:
     """Stripe `invoice.paid` `/payments/stripe/{account}` naming its deal: by reference (the item
     and its payments read together), the payment counted in the decision's transaction."""
     return _dynamodb(run.shared(stripe_payment), "ingest_payments")
+
+
+@figure("calls.source.invoice_paid.generic.dynamodb", unit="calls", budget=2)
+def generic_payment_calls(run: Run) -> Measured:
+    """Another provider's signed report `/payments/events/{account}` naming its deal: by reference."""
+    return _dynamodb(run.shared(generic_payment), "ingest_payments")

@@ -339,3 +339,36 @@ def test_ingest_telephony_sample_events_move_the_deal_on_the_missed_call_once(aw
         assert calls == ["incoming_call", "missed_call", "missed_call", "outgoing_call"]
     finally:
         clock.use_clock(clock.SystemClock())
+
+
+def test_ingest_payments_generic_sample_event_moves_the_deal_on_the_invoice(aws):
+    from crm.adapters import payment_accounts
+    from crm.domain import clock
+    from crm.domain.payments import PaymentAccount, Provider
+    from crm.domain.rules import RuleKind
+    from crm.service import configuration, items, rules
+
+    stages = [{"name": "New", "id": "new"}, {"name": "Assembling goods", "id": "assembling"}]
+    configuration.create_pipeline(
+        "demo", {"id": "sales", "item_type": "deal", "name": "Sales", "stages": stages}
+    )
+    rule = {"type_code": "invoice_paid", "stage_id": "assembling", "name": "Invoice paid"}
+    rules.create_rule("demo", "deal", "sales", RuleKind.TRIGGER, rule)
+    items.create_item("demo", "deal", {"title": "Office chairs x40", "amount": 12800, "currency": "EUR"})
+    signed_at = datetime.fromtimestamp(1795424400, UTC)
+    secret = "whsec_demoGenericSigningSecret0123456789"
+    account = PaymentAccount("demo", "pa_demo_1a2b3c4d5e6f", "Bank", Provider.GENERIC, signed_at, secret)
+    payment_accounts.create(account)
+    clock.use_clock(clock.FixedClock(signed_at + timedelta(seconds=1)))
+    try:
+        handler = load_handler("ingest_payments")
+        for _ in range(2):
+            answer = handler.lambda_handler(
+                load_event("ingest_payments/generic_payment.json"), lambda_context()
+            )
+            assert answer["statusCode"] == 200, answer
+        assert items.get_item("demo", "deal", "1").stage_id == "assembling"
+        timeline, _ = items.timeline("demo", "deal", "1", 10, None)
+        assert [e.data["paid"] for e in timeline if e.kind.value == "payment_received"] == ["12800.00"]
+    finally:
+        clock.use_clock(clock.SystemClock())

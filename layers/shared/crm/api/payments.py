@@ -1,5 +1,6 @@
 """Payment accounts: the providers a tenant's payment links are made with and whose events fire the
-*invoice paid* and *order paid* triggers (``/payments/stripe/{account id}``, the webhook URL)."""
+*invoice paid* and *order paid* triggers (``/payments/stripe/{account id}``, or for any other
+provider ``/payments/events/{account id}``: the webhook URL)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def _out(account: PaymentAccount) -> PaymentAccountOut:
         name=account.name,
         provider=account.provider.value,
         created_at=account.created_at,
-        webhook_url=public_url(router, f"/payments/stripe/{account.id}"),
+        webhook_url=public_url(router, account.provider.events_path + account.id),
         secret_key_last4=last4(account.secret_key),
         webhook_secret_last4=last4(account.webhook_secret) or "",
         return_url=account.return_url,
@@ -52,8 +53,9 @@ def _created(created: payments.CreatedAccount) -> CreatedPaymentAccountOut:
 def create_payment_account(body: PaymentAccountIn) -> tuple[CreatedPaymentAccountOut, int]:
     """A payment account. Stripe: register the answer's webhook_url in Stripe (events invoice.paid,
     invoice.payment_succeeded, checkout.session.completed, payment_intent.succeeded) and give its
-    signing secret here. Local (only in the local runtime): the signing secret is in this answer
-    only. Secrets are never shown back, only their last 4 characters."""
+    signing secret here. Generic (any other provider, posting signed JSON to the webhook_url) and
+    local (only in the local runtime): the signing secret is in this answer only. Secrets are never
+    shown back, only their last 4 characters."""
     return _created(payments.create_account(tenant_id(router), body.model_dump())), 201
 
 

@@ -938,8 +938,9 @@ GraceHours = Annotated[
 
 class PaymentAccountIn(Body):
     name: Name
-    provider: Literal["stripe", "local"] = Field(
-        description="stripe, or local: the local runtime's provider (only where `make run` runs)"
+    provider: Literal["stripe", "generic", "local"] = Field(
+        description="stripe; generic: any other provider, posting signed JSON; or local: the local "
+        "runtime's provider (only where `make run` runs)"
     )
     secret_key: str | None = Field(
         None, max_length=300, description="Stripe: the secret or restricted key that makes Checkout sessions"
@@ -960,7 +961,7 @@ class PaymentAccountPatch(Body):
 
 class RollSecretIn(Body):
     webhook_secret: str | None = Field(
-        None, max_length=300, description="Stripe: the new signing secret after rolling it; local: none"
+        None, max_length=300, description="Stripe: the new signing secret after rolling it; others: none"
     )
     grace_hours: GraceHours = 24
 
@@ -968,7 +969,7 @@ class RollSecretIn(Body):
 class PaymentAccountOut(BaseModel):
     id: str
     name: str
-    provider: Literal["stripe", "local"]
+    provider: Literal["stripe", "generic", "local"]
     created_at: datetime
     webhook_url: str = Field(description="where the provider sends its events (register it in Stripe)")
     secret_key_last4: str | None = Field(description="the secret key's last 4 characters")
@@ -982,5 +983,5 @@ class PaymentAccountOut(BaseModel):
 
 class CreatedPaymentAccountOut(PaymentAccountOut):
     webhook_secret: str | None = Field(
-        description="a local account's signing secret, shown this once (a Stripe account's is Stripe's)"
+        description="a generic or local account's signing secret, shown this once (Stripe's is Stripe's)"
     )

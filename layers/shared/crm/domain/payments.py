@@ -53,6 +53,17 @@ _SECRET_KEY = re.compile(r"^(sk|rk)_(live|test)_[A-Za-z0-9]{10,250}$")
 class Provider(StrEnum):
     STRIPE = "stripe"
     LOCAL = "local"  # the local runtime's provider (``make run``)
+    GENERIC = "generic"  # any other provider, posting the documented JSON (``generic_payment``)
+
+    @property
+    def secret_made_here(self) -> bool:
+        """Whether the CRM makes the account's signing secret (Stripe makes its own)."""
+        return self is not Provider.STRIPE
+
+    @property
+    def events_path(self) -> str:
+        """Where the provider posts its events, before the account id."""
+        return "/payments/events/" if self is Provider.GENERIC else "/payments/stripe/"
 
 
 def account_id_for(tenant_id: str, suffix: str) -> str:
@@ -114,8 +125,9 @@ class PaymentAccount:
                 "a Stripe account needs its secret_key (it makes the Checkout sessions) and a "
                 "return_url (the page Checkout sends the client back to)"
             )
-        if self.provider is Provider.LOCAL and (self.secret_key is not None or self.return_url is not None):
-            raise Invalid("the local provider takes no secret_key or return_url")
+        stripes_own = (self.secret_key, self.return_url)
+        if self.provider is not Provider.STRIPE and stripes_own != (None, None):
+            raise Invalid(f"the {self.provider} provider takes no secret_key or return_url")
         if self.return_url is not None:
             object.__setattr__(self, "return_url", web_address(self.return_url, "return_url"))
         for secret in (self.webhook_secret, self.previous_webhook_secret):
@@ -300,6 +312,69 @@ def payment_of(event: StripeEvent) -> Payment | Unacted:
         paid, total = _minor(obj, "amount_received"), _minor(obj, "amount")
         key, kind = f"order:{object_id}", PaymentKind.ORDER
     return Payment(kind, key, item, frozenset(ids), paid, total, currency.upper(), object_id, tenant_id)
+
+
+GENERIC_FIELDS = {
+    *("event_id", "kind", "item", "payment_id", "document", "amount", "total", "currency", "paid_at")
+}
+_GENERIC_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def generic_payment(document: Any) -> tuple[str, datetime | None, Payment]:
+    """The event id, the time paid and the payment of a report to ``/payments/events/{account}``::
+
+        {"event_id": "pay-881", "kind": "invoice", "item": "deal/25", "payment_id": "p-881",
+         "document": "INV-2026-118", "amount": 90000, "total": 90000, "currency": "EUR",
+         "paid_at": "2026-11-23T09:00:00Z"}
+
+    ``kind``: ``invoice`` (*invoice paid*) or ``order`` (*order paid*); ``item`` as ``deal/25`` or
+    ``DEAL_25``; ``amount`` (paid by this payment) and ``total`` (what the document asks, default the
+    amount) in minor units; ``document`` defaults to the payment id. One payment id is one payment,
+    however often and under whichever event ids it is reported. Invalid for anything else."""
+    if not isinstance(document, dict):
+        raise Invalid("the body is a JSON object describing one payment")
+    if unknown := set(document) - GENERIC_FIELDS:
+        raise Invalid(f"unknown fields: {sorted(unknown)}")
+    if missing := {"event_id", "kind", "item", "payment_id", "amount", "currency"} - set(document):
+        raise Invalid(f"required: {sorted(missing)}")
+    ids = {name: document.get(name) for name in ("event_id", "payment_id", "document")}
+    for name, value in ids.items():
+        if value is not None and (not isinstance(value, str) or not _GENERIC_ID.match(value)):
+            raise Invalid(f"{name}: 1-128 letters, digits, '_', '.', ':' or '-'")
+    try:
+        kind = {"invoice": PaymentKind.INVOICE, "order": PaymentKind.ORDER}[document["kind"]]
+    except (KeyError, TypeError):
+        raise Invalid("kind: invoice or order") from None
+    amount = _minor(document, "amount")
+    total = _minor(document, "total") if document.get("total") is not None else amount
+    currency = document["currency"]
+    if not isinstance(currency, str) or not _CURRENCY.match(currency):
+        raise Invalid("currency: a three-letter ISO 4217 code")
+    paid_at = document.get("paid_at")
+    at = None
+    if paid_at is not None:
+        try:
+            at = datetime.fromisoformat(paid_at) if isinstance(paid_at, str) else None
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            raise Invalid("paid_at: an ISO 8601 date-time with its time zone")
+    try:
+        item = crm_ref(document["item"])
+    except Invalid as error:
+        raise Invalid(f"item: the item paid for, as deal/25 or DEAL_25 ({error})") from None
+    payment_id = ids["payment_id"]
+    payment = Payment(
+        kind=kind,
+        key=f"{kind.value}:generic:{payment_id}",
+        item=item,
+        ids=frozenset({payment_id}),
+        amount_minor=amount,
+        total_minor=total,
+        currency=currency.upper(),
+        document=ids["document"] or payment_id,
+    )
+    return ids["event_id"], at, payment
 
 
 def _id(value: Any) -> str | None:

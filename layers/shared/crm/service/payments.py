@@ -2,9 +2,10 @@
 
 Accounts (``/automation/payment-accounts``): ``stripe`` (the tenant's secret key, the return page
 and the signing secret of the webhook endpoint it registered in Stripe) or ``local`` (the local
-runtime's provider, only where ``LOCAL_PAYMENTS=1`` says the local runtime runs; its signing secret
-is made here and shown once). Payment links are made with the tenant's oldest account
-(``links_account``).
+runtime's provider, only where ``LOCAL_PAYMENTS=1`` says the local runtime runs) or ``generic`` (any
+other provider, posting the documented JSON to ``/payments/events/{account id}``); the local and
+generic accounts' signing secrets are made here and shown once. Payment links are made with the
+tenant's oldest Stripe (or local) account (``links_account``).
 
 Receiving (``receive_stripe``): the account the URL names (404 when there is none), Stripe's
 signature on the raw body (Unauthorized), the event (Invalid when it is not one), then:
@@ -15,6 +16,9 @@ signature on the raw body (Unauthorized), the event (Invalid when it is not one)
   paid* or *order paid* applied to the item, once per payment fact (its ``key``);
 - anything else: journaled for the tenant, once per Stripe event, by the item or the payer's email
   the object names; logged only when it names neither.
+
+Receiving from another provider (``receive_generic``): the same, with the CRM's signature scheme
+(``X-Crm-Signature``) and one payment per report (``crm.domain.payments.generic_payment``).
 
 DynamoDB calls per payment event, warm: the item and its ledger in one BatchGetItem, then the
 decision's transaction (2); the account is kept by the warm container for ``ACCOUNT_KEPT``, so a
@@ -38,7 +42,7 @@ from crm.adapters.http import HttpClient
 from crm.adapters.items import timeline_record
 from crm.adapters.payments import LocalPayments, StripeCheckout
 from crm.bodies import BadValue, parse_json
-from crm.domain import clock
+from crm.domain import clock, signatures
 from crm.domain.errors import Invalid, NotFound
 from crm.domain.hooks import DEFAULT_GRACE
 from crm.domain.model import Item, TimelineEntry, TimelineKind, entry_id
@@ -50,6 +54,7 @@ from crm.domain.payments import (
     Unacted,
     check_secret_key,
     check_webhook_secret,
+    generic_payment,
     new_account_id,
     new_webhook_secret,
     parse_account_id,
@@ -66,6 +71,8 @@ from crm.service.triggers import Applied, apply_trigger_event, journal_unapplied
 logger = Logger(child=True)
 
 SOURCE = "stripe"
+GENERIC_SOURCE = "payments"  # any other provider (``receive_generic``)
+GENERIC_SIGNATURE = "X-Crm-Signature"
 ACCOUNT_KEPT = 60.0
 _accounts: warm.Kept[tuple[str, str], PaymentAccount] = warm.Kept(limit=4096, seconds=ACCOUNT_KEPT)
 
@@ -81,7 +88,7 @@ def local_payments_allowed() -> bool:
 @dataclass(frozen=True)
 class CreatedAccount:
     account: PaymentAccount
-    webhook_secret: str | None  # a local account's secret, shown once (a Stripe account's is Stripe's)
+    webhook_secret: str | None  # a secret the CRM made, shown once (a Stripe account's is Stripe's)
 
 
 def create_account(tenant_id: str, values: dict[str, Any]) -> CreatedAccount:
@@ -89,7 +96,7 @@ def create_account(tenant_id: str, values: dict[str, Any]) -> CreatedAccount:
     provider = Provider(values["provider"])
     if provider is Provider.LOCAL and not local_payments_allowed():
         raise Invalid("provider local: only the local runtime (make run) has the local payment provider")
-    made_here = provider is Provider.LOCAL
+    made_here = provider.secret_made_here
     secret = new_webhook_secret() if made_here else values.get("webhook_secret")
     if secret is None:
         raise Invalid("webhook_secret: the signing secret Stripe shows for the endpoint (whsec_...)")
@@ -141,9 +148,9 @@ def roll_webhook_secret(
     """The endpoint's new signing secret (Stripe's, after "roll secret" in its dashboard; made here
     for a local account and shown once); the current one keeps verifying for ``grace``."""
     current = account(tenant_id, account_id)
-    made_here = current.provider is Provider.LOCAL
+    made_here = current.provider.secret_made_here
     if made_here and new_secret is not None:
-        raise Invalid("webhook_secret: a local account's secret is made by the CRM")
+        raise Invalid(f"webhook_secret: a {current.provider} account's secret is made by the CRM")
     if not made_here and new_secret is None:
         raise Invalid("webhook_secret: the new signing secret Stripe shows after rolling it (whsec_...)")
     secret = new_webhook_secret() if made_here else new_secret
@@ -171,7 +178,9 @@ def links_account(tenant_id: str) -> PaymentAccount | None:
     """The account payment links are made with: the tenant's oldest (a local one only where the
     local runtime runs)."""
     candidates = [
-        a for a in store.list_all(tenant_id) if a.provider is Provider.STRIPE or local_payments_allowed()
+        a
+        for a in store.list_all(tenant_id)
+        if a.provider is Provider.STRIPE or (a.provider is Provider.LOCAL and local_payments_allowed())
     ]
     return min(candidates, key=lambda a: a.created_at, default=None)
 
@@ -240,7 +249,7 @@ def receive_stripe(account_id: str, body: bytes, signature: str | None) -> Recei
     NotFound for an unknown account, Unauthorized for a signature that does not verify, Invalid for
     a body that is not a Stripe event. Nothing is written in any of these cases."""
     now = clock.now()
-    paying = _webhook_account(account_id, now)
+    paying = _webhook_account(account_id, (Provider.STRIPE, Provider.LOCAL))
     verify_stripe_signature(body, signature, paying.signing_secrets(now), now)
     try:
         document = parse_json(body)
@@ -254,16 +263,35 @@ def receive_stripe(account_id: str, body: bytes, signature: str | None) -> Recei
         # The same Stripe account serves another tenant of this CRM: its events reach every endpoint.
         logger.info("a payment of another tenant", extra={"stripe_event": event.id})
         return Received(event.id, event.type, note="the payment is another CRM tenant's")
-    return Received(event.id, event.type, tuple(_apply_payment(paying.tenant_id, event, found, now)))
+    applied = _apply_payment(paying.tenant_id, SOURCE, event.id, event.created, found, now)
+    return Received(event.id, event.type, tuple(applied))
 
 
-def _webhook_account(account_id: str, now: datetime) -> PaymentAccount:
+def receive_generic(account_id: str, body: bytes, signature: str | None) -> Received:
+    """Another provider's payment report (``crm.domain.payments.generic_payment``) to a generic
+    account, signed in ``X-Crm-Signature`` with the account's secret: NotFound, Unauthorized or
+    Invalid as for Stripe's, and nothing written then."""
+    now = clock.now()
+    paying = _webhook_account(account_id, (Provider.GENERIC,))
+    signatures.verify(body, signature, paying.signing_secrets(now), now, GENERIC_SIGNATURE)
+    try:
+        document = parse_json(body)
+    except BadValue as error:
+        raise Invalid(f"the body is not a payment report: {error}") from None
+    event_id, paid_at, payment = generic_payment(document)
+    applied = _apply_payment(paying.tenant_id, GENERIC_SOURCE, event_id, paid_at or now, payment, now)
+    return Received(event_id, f"{payment.kind.value.removesuffix('_paid')}.paid", tuple(applied))
+
+
+def _webhook_account(account_id: str, providers: tuple[Provider, ...]) -> PaymentAccount:
+    """The account whose endpoint ``account_id`` is, of one of ``providers``; NotFound otherwise
+    (a Stripe endpoint does not take a generic account's events, nor the other way)."""
     unknown = NotFound(f"payment account {account_id!r} does not exist")
     tenant_id = parse_account_id(account_id)
     if tenant_id is None:
         raise unknown
     found = _accounts.get((tenant_id, account_id), lambda: store.get(tenant_id, account_id))
-    if found is None:
+    if found is None or found.provider not in providers:
         raise unknown
     return found
 
@@ -295,16 +323,20 @@ def _contact(email: str) -> Contact | None:
         return None
 
 
-def _apply_payment(tenant_id: str, event: StripeEvent, payment: Payment, now: datetime) -> list[Applied]:
+def _apply_payment(
+    tenant_id: str, source: str, event_id: str, occurred_at: datetime, payment: Payment, now: datetime
+) -> list[Applied]:
+    """``payment`` reported by ``source`` in its event ``event_id``: counted once on the item's
+    ledger, on its timeline when what it was paid changes, then its trigger event applied."""
     item, ledger = store.item_and_ledger(tenant_id, payment.item)
     counted = ledger.with_payment(payment) if item is not None else None
-    data = _paid_data(item, payment, (counted or ledger).paid(payment.currency), event)
+    data = _paid_data(item, payment, (counted or ledger).paid(payment.currency), source)
     trigger_event = TriggerEvent(
         type=payment.kind.value,
-        source=SOURCE,
+        source=source,
         event_id=payment.key,
         tenant_id=tenant_id,
-        occurred_at=event.created,
+        occurred_at=occurred_at,
         item=payment.item,
         data=data,
     )
@@ -320,8 +352,8 @@ def _apply_payment(tenant_id: str, event: StripeEvent, payment: Payment, now: da
                 now,
                 None,
                 {
-                    "provider": SOURCE,
-                    "stripe_event": event.id,
+                    "provider": source,
+                    f"{source}_event": event_id,
                     "payment": sorted(payment.ids),
                     **{k: data[k] for k in ("document", "amount", "currency", "paid", "due", "due_of")},
                 },
@@ -330,7 +362,7 @@ def _apply_payment(tenant_id: str, event: StripeEvent, payment: Payment, now: da
     return apply_trigger_event(trigger_event, now=now, read=item, along=along)
 
 
-def _paid_data(item: Item | None, payment: Payment, paid_on_item: int, event: StripeEvent) -> dict[str, Any]:
+def _paid_data(item: Item | None, payment: Payment, paid_on_item: int, source: str) -> dict[str, Any]:
     """What triggers of the payment's type see: the share of the item's amount paid in all, when
     the item has an amount in the payment's currency; else the share of the document paid."""
     due_on_item = _due(item, payment.currency)
@@ -339,7 +371,7 @@ def _paid_data(item: Item | None, payment: Payment, paid_on_item: int, event: St
     else:
         paid, due, due_of = payment.amount_minor, payment.total_minor, "document"
     return {
-        "provider": SOURCE,
+        "provider": source,
         "document": payment.document,
         "amount": _text(payment.amount_minor, payment.currency),
         "currency": payment.currency,

@@ -39,7 +39,7 @@ class PaidParams(Params):
 
 
 class PaidData(EventData):
-    provider: Literal["stripe"]
+    provider: Literal["stripe", "payments"]  # payments: another provider's generic endpoint
     document: str = Field(description="the paid invoice, session or payment intent")
     amount: Amount = Field(description="what this document has been paid")
     currency: str
