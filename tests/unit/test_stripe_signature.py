@@ -4,6 +4,7 @@ signs is what the ``stripe`` package verifies."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -85,3 +86,10 @@ def test_what_the_local_provider_signs_the_stripe_package_verifies():
     assert event["id"] == "evt_1"
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(BODY.decode(), signature, OLD)
+
+
+def test_a_timestamp_past_any_date_is_refused_not_an_error():
+    far = 999_999_999_999
+    header = f"t={far},v1={hmac.new(SECRET.encode(), f'{far}.'.encode() + BODY, 'sha256').hexdigest()}"
+    with pytest.raises(Unauthorized, match="300 s"):
+        verify_stripe_signature(BODY, header, [SECRET], NOW)

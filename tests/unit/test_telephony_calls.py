@@ -99,8 +99,11 @@ def test_no_signature_is_refused():
         (callback("busy"), CallOutcome.MISSED),
         (callback("canceled"), CallOutcome.MISSED),
         (callback("completed", CallDuration="184"), CallOutcome.INCOMING),
-        (callback("completed", DialCallStatus="no-answer"), CallOutcome.MISSED),  # <Dial> to nobody
-        (callback("completed", DialCallStatus="completed", DialCallDuration="75"), CallOutcome.INCOMING),
+        # A <Dial> action, as Twilio posts it while the caller's leg is still up:
+        (callback("in-progress", DialCallStatus="no-answer", DialCallDuration="0"), CallOutcome.MISSED),
+        (callback("in-progress", DialCallStatus="busy"), CallOutcome.MISSED),
+        (callback("in-progress", DialCallStatus="completed", DialCallDuration="75"), CallOutcome.INCOMING),
+        (callback("in-progress", DialCallStatus="answered", DialCallDuration="75"), CallOutcome.INCOMING),
         (callback("completed", "outbound-api", CallDuration="95"), CallOutcome.OUTGOING),
         (callback("no-answer", "outbound-dial"), CallOutcome.OUTGOING),
     ],
@@ -109,7 +112,8 @@ def test_a_final_status_is_the_call_it_reports(params, outcome):
     call = twilio_call(params, NOW)
     assert not isinstance(call, Passing)
     assert call.outcome is outcome and call.client_number == "+4915112345678"
-    assert call.event_id == f"twilio:{SID}:{call.status}"
+    # One outcome per call on a line: whichever final report of it comes first.
+    assert call.event_id("tl_acme_0a1b2c3d4e5f") == f"twilio:tl_acme_0a1b2c3d4e5f:{SID}"
 
 
 def test_an_answered_call_carries_its_duration_and_time():
@@ -130,6 +134,25 @@ def test_a_status_on_the_way_is_passed_over(status):
     assert isinstance(twilio_call(callback(status), NOW), Passing)
 
 
+def test_a_dial_actions_duration_is_the_conversation():
+    call = twilio_call(callback("in-progress", DialCallStatus="completed", DialCallDuration="75"), NOW)
+    assert not isinstance(call, Passing) and call.duration_seconds == 75
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"CallStatus": "exploded"}, "CallStatus"),  # a status Twilio may add: answered, not acted on
+        ({"Direction": "trunking-originating"}, "Direction"),  # a SIP trunk's leg
+        ({"DialCallStatus": "ringing"}, "DialCallStatus"),
+        ({"Timestamp": "Mon, 09 Nov 2026 09:00:00 +0000"}, "too old"),  # a replay of a captured callback
+    ],
+)
+def test_what_is_not_a_clients_ended_call_is_passed_over(change, words):
+    passing = twilio_call(callback("completed") | change, NOW)
+    assert isinstance(passing, Passing) and words in passing.why
+
+
 def test_a_caller_without_a_number_is_passed_over():
     passing = twilio_call(callback("no-answer") | {"From": "client:alice"}, NOW)
     assert isinstance(passing, Passing) and "client:alice" in passing.why
@@ -139,8 +162,6 @@ def test_a_caller_without_a_number_is_passed_over():
     ("change", "words"),
     [
         ({"CallSid": "CA123"}, "CallSid"),
-        ({"CallStatus": "exploded"}, "CallStatus"),
-        ({"Direction": "trunking-originating"}, "Direction"),
         ({"CallDuration": "forever"}, "CallDuration"),
         ({"Timestamp": "yesterday"}, "Timestamp"),
     ],
@@ -173,7 +194,7 @@ def test_a_pbx_report_is_the_call_it_describes():
     answered = pbx_call(report(answered=True, duration_seconds=61, ended_at="2026-11-23T10:00:00+01:00"), NOW)
     assert (answered.outcome, answered.duration_seconds, answered.ended_at) == (CallOutcome.INCOMING, 61, NOW)
     assert pbx_call(report(direction="outbound"), NOW).outcome is CallOutcome.OUTGOING
-    assert missed.event_id == "pbx:8812-1:unanswered"
+    assert missed.event_id("tl_acme_0a1b2c3d4e5f") == "pbx:tl_acme_0a1b2c3d4e5f:8812-1"
 
 
 @pytest.mark.parametrize(

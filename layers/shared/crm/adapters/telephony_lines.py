@@ -27,6 +27,8 @@ class LineRecord(AutomationRecord):
     created_at = UnicodeAttribute()
     secret = UnicodeAttribute()
     unknown_caller = JSONAttribute(null=True)
+    previous_secret = UnicodeAttribute(null=True)
+    previous_valid_until = UnicodeAttribute(null=True)
 
 
 def _pk(tenant_id: str) -> str:
@@ -43,11 +45,15 @@ def _record(line: Line) -> LineRecord:
         created_at=line.created_at.isoformat(),
         secret=line.secret,
         unknown_caller=None if line.unknown_caller is None else line.unknown_caller.to_dict(),
+        previous_secret=line.previous_secret,
+        previous_valid_until=None
+        if line.previous_valid_until is None
+        else line.previous_valid_until.isoformat(),
     )
 
 
 def _line(record: LineRecord) -> Line:
-    unknown_caller = record.unknown_caller
+    unknown_caller, until = record.unknown_caller, record.previous_valid_until
     return Line(
         tenant_id=record.tenant_id,
         id=record.sk,
@@ -56,6 +62,8 @@ def _line(record: LineRecord) -> Line:
         created_at=datetime.fromisoformat(record.created_at),
         secret=record.secret,
         unknown_caller=None if unknown_caller is None else SourceSettings.from_dict(unknown_caller),
+        previous_secret=record.previous_secret,
+        previous_valid_until=None if until is None else datetime.fromisoformat(until),
     )
 
 

@@ -20,12 +20,12 @@ from crm.api.schemas import (
     RollSecretIn,
 )
 from crm.api.urls import public_url
-from crm.domain.payments import PaymentAccount, last4
+from crm.domain.payments import ACCOUNT_ID_PATTERN, PaymentAccount, last4
 from crm.service import payments
 
 router = Router()
 
-AccountId = Annotated[str, Path(pattern=r"^pa_[a-z0-9][a-z0-9-]{2,39}_[0-9a-f]{12}$")]
+AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN)]
 PATH = "/automation/payment-accounts"
 
 

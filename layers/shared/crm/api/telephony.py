@@ -3,7 +3,7 @@ how they are checked, and what a call from a new number does on the line."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -12,15 +12,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, Field
 
 from crm.api.context import tenant_id
-from crm.api.schemas import Body, Name, omittable
+from crm.api.schemas import Body, GraceHours, Name, omittable
 from crm.api.sources import SourceSettingsIn, SourceSettingsOut
 from crm.api.urls import public_url
-from crm.domain.telephony import Line
+from crm.domain.telephony import LINE_ID_PATTERN, Line
 from crm.service import telephony
 
 router = Router()
 
-LineId = Annotated[str, Path(pattern=r"^tl_[a-z0-9][a-z0-9-]{2,39}_[0-9a-f]{12}$")]
+LineId = Annotated[str, Path(pattern=LINE_ID_PATTERN)]
 PATH = "/automation/telephony-lines"
 AuthToken = Annotated[
     str, Field(min_length=32, max_length=32, description="Twilio: the account's auth token")
@@ -46,6 +46,10 @@ class LinePatch(Body):
     unknown_caller: SourceSettingsIn | None = Field(None, description=UNKNOWN_CALLER)
 
 
+class NewSecretIn(Body):
+    grace_hours: GraceHours = 24
+
+
 class LineOut(BaseModel):
     id: str
     name: str
@@ -56,6 +60,9 @@ class LineOut(BaseModel):
         "callback URL, and a <Dial action> URL)"
     )
     unknown_caller: SourceSettingsOut | None
+    previous_valid_until: datetime | None = Field(
+        description="until when a PBX line's secret before the newest still verifies (null: it does not)"
+    )
 
 
 class CreatedLineOut(LineOut):
@@ -72,6 +79,7 @@ def _out(line: Line) -> LineOut:
         created_at=line.created_at,
         webhook_url=public_url(router, line.path()),
         unknown_caller=None if line.unknown_caller is None else SourceSettingsOut.of(line.unknown_caller),
+        previous_valid_until=line.previous_valid_until,
     )
 
 
@@ -105,10 +113,11 @@ def update_telephony_line(line_id: LineId, body: LinePatch) -> LineOut:
 
 
 @router.post(f"{PATH}/<line_id>/new-secret", tags=["automation"])
-def new_telephony_line_secret(line_id: LineId) -> CreatedLineOut:
-    """A PBX line's new signing secret, shown once; the old one stops verifying at once (within a
-    minute for a warm container): set the new one in the PBX right away."""
-    return _created(telephony.new_secret(tenant_id(router), line_id))
+def new_telephony_line_secret(line_id: LineId, body: NewSecretIn) -> CreatedLineOut:
+    """A PBX line's new signing secret, shown once; the one it replaces keeps verifying for
+    grace_hours (0: stops now), while the PBX is switched over."""
+    grace = timedelta(hours=body.grace_hours)
+    return _created(telephony.new_secret(tenant_id(router), line_id, grace))
 
 
 @router.delete(f"{PATH}/<line_id>", tags=["automation"], status_code=204)

@@ -35,14 +35,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from crm.domain import signatures
+from crm.domain import endpoints, signatures
 from crm.domain.errors import Invalid
 from crm.domain.hooks import MAX_GRACE
 from crm.domain.trigger_events import ItemRef
 from crm.domain.urls import web_address
 
-ACCOUNT_PREFIX = "pa"
-_ACCOUNT_ID = re.compile(rf"^{ACCOUNT_PREFIX}_([a-z0-9][a-z0-9-]{{2,39}})_([0-9a-f]{{12}})$")
+ACCOUNT_PREFIX = endpoints.PAYMENT_ACCOUNT
+ACCOUNT_ID_PATTERN = endpoints.pattern(ACCOUNT_PREFIX)
 WEBHOOK_SECRET_PREFIX = "whsec_"
 # Stripe's signing secrets are whsec_ and base64-ish characters; the CRM's own (local) are 32 bytes.
 _WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=_-]{16,200}$")
@@ -66,18 +66,13 @@ class Provider(StrEnum):
         return "/payments/events/" if self is Provider.GENERIC else "/payments/stripe/"
 
 
-def account_id_for(tenant_id: str, suffix: str) -> str:
-    return f"{ACCOUNT_PREFIX}_{tenant_id}_{suffix}"
-
-
 def new_account_id(tenant_id: str) -> str:
-    return account_id_for(tenant_id, secrets.token_hex(6))
+    return endpoints.new_id(ACCOUNT_PREFIX, tenant_id)
 
 
 def parse_account_id(account_id: str) -> str | None:
     """The tenant an account id names, or None when it is not an account id."""
-    match = _ACCOUNT_ID.match(account_id or "")
-    return match.group(1) if match else None
+    return endpoints.tenant_of(ACCOUNT_PREFIX, account_id)
 
 
 def new_webhook_secret() -> str:

@@ -10,13 +10,15 @@ Every report becomes a ``Call`` (or nothing, for the statuses a call passes thro
 is one of three trigger events, by its direction and whether someone answered:
 
 - inbound, nobody answered (Twilio ``no-answer``, ``busy``, ``canceled``, or ``failed``; a
-  ``<Dial>`` whose ``DialCallStatus`` says the agent did not pick up) -> *missed call*;
-- inbound, answered and ended (``completed``) -> *incoming call*;
+  ``<Dial>`` action whose ``DialCallStatus`` says the agent did not pick up) -> *missed call*;
+- inbound, answered and ended (``completed``; a ``<Dial>`` action whose ``DialCallStatus`` is
+  ``completed`` or ``answered``) -> *incoming call*;
 - outbound (``outbound-api``, ``outbound-dial``), ended -> *outgoing call*.
 
 A call's statuses on the way (``queued``, ``initiated``, ``ringing``, ``in-progress``) are
-answered and not acted on, so callbacks that arrive out of order cannot move an item back: only a
-call's final report fires, and it is applied once (its id is the call's id with its final status).
+answered and not acted on, so callbacks that arrive out of order cannot move an item back. A call
+has one outcome: its first final report (Twilio calls the ``<Dial>`` action before the number's
+status callback says ``completed``, so the action's outcome stands) is applied once.
 The client is the other end of the call (the caller of an inbound call, the called number of an
 outbound one), in E.164.
 """
@@ -29,18 +31,19 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
+from crm.domain import endpoints
 from crm.domain.contacts import normal_phone
 from crm.domain.errors import Invalid, Unauthorized
 from crm.domain.sources import SourceSettings
 
-LINE_PREFIX = "tl"
-_LINE_ID = re.compile(rf"^{LINE_PREFIX}_([a-z0-9][a-z0-9-]{{2,39}})_([0-9a-f]{{12}})$")
+LINE_PREFIX = endpoints.TELEPHONY_LINE
+LINE_ID_PATTERN = endpoints.pattern(LINE_PREFIX)
 # Twilio's auth tokens are 32 hex characters.
 _AUTH_TOKEN = re.compile(r"^[0-9a-f]{32}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
@@ -58,13 +61,12 @@ class Provider(StrEnum):
 
 
 def new_line_id(tenant_id: str) -> str:
-    return f"{LINE_PREFIX}_{tenant_id}_{secrets.token_hex(6)}"
+    return endpoints.new_id(LINE_PREFIX, tenant_id)
 
 
 def tenant_of_line(line_id: str) -> str | None:
     """The tenant a line id names, or None when it is not a line id."""
-    match = _LINE_ID.match(line_id or "")
-    return match.group(1) if match else None
+    return endpoints.tenant_of(LINE_PREFIX, line_id)
 
 
 def new_pbx_secret() -> str:
@@ -91,6 +93,8 @@ class Line:
     created_at: datetime
     secret: str = field(repr=False)
     unknown_caller: SourceSettings | None = None
+    previous_secret: str | None = field(default=None, repr=False)  # a PBX's, during its grace period
+    previous_valid_until: datetime | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not 1 <= len(self.name.strip()) <= 200:
@@ -105,6 +109,21 @@ class Line:
             check_auth_token(self.secret)
         elif not isinstance(self.secret, str) or not _SECRET.match(self.secret):
             raise Invalid("a PBX line's secret is made by the CRM")
+        if (self.previous_secret is None) != (self.previous_valid_until is None):
+            raise Invalid("a previous secret has a time it is valid until, and only it")
+
+    def secrets(self, now: datetime) -> tuple[str, ...]:
+        """What a request may be signed with now: the secret, and the one before it in its grace."""
+        until = self.previous_valid_until
+        if self.previous_secret is not None and until is not None and now < until:
+            return (self.secret, self.previous_secret)
+        return (self.secret,)
+
+    def as_of(self, now: datetime) -> Line:
+        """The line as it stands at ``now``: a previous secret past its grace period is gone."""
+        if len(self.secrets(now)) == 2 or self.previous_secret is None:
+            return self
+        return replace(self, previous_secret=None, previous_valid_until=None)
 
     def path(self) -> str:
         """Where the provider posts this line's events, under the API's base URL."""
@@ -144,10 +163,12 @@ class Call:
     duration_seconds: int = 0  # the conversation's length (0: nobody answered)
     ring_seconds: int | None = None  # how long it rang, where the provider says
 
-    @property
-    def event_id(self) -> str:
-        """The call's id with its final status: the same report delivered again has the same."""
-        return f"{self.provider.value}:{self.call_id}:{self.status}"
+    def event_id(self, line_id: str) -> str:
+        """One outcome per call: the first final report of a call on a line is applied, and any
+        other report of it (the same again, the status callback after a ``<Dial>`` action, a PBX's
+        report repeated) is a redelivery. The line is part of it: two PBXes may number their calls
+        alike."""
+        return f"{self.provider.value}:{line_id}:{self.call_id}"
 
     def data(self, line_id: str) -> dict[str, Any]:
         """What triggers of the call's type see, and what the timeline shows."""
@@ -199,6 +220,8 @@ def _client(raw: str | None) -> str | None:
 TWILIO_PASSING = ("queued", "initiated", "ringing", "in-progress")
 TWILIO_UNANSWERED = ("no-answer", "busy", "canceled", "failed")
 TWILIO_FINAL = ("completed", *TWILIO_UNANSWERED)
+# Twilio retries a callback within hours; one older than this is a replay (once-records last longer).
+REPLAY_HORIZON = timedelta(days=7)
 
 
 def twilio_signature(auth_token: str, url: str, params: Sequence[tuple[str, str]]) -> str:
@@ -238,20 +261,30 @@ def twilio_call(params: Mapping[str, str], now: datetime) -> Call | Passing:
     if not re.fullmatch(r"CA[0-9a-f]{32}", call_id):
         raise Invalid("CallSid: Twilio's call id, CA and 32 hex characters")
     status = params.get("CallStatus") or ""
-    if status not in (*TWILIO_PASSING, *TWILIO_FINAL):
-        raise Invalid(f"CallStatus {status!r}: one of Twilio's call statuses")
+    if status not in (*TWILIO_PASSING, *TWILIO_FINAL):  # a status Twilio adds later: answered, ignored
+        return Passing(call_id, f"CallStatus {status!r}: not a status the CRM acts on")
     dial_status = params.get("DialCallStatus")
-    if dial_status in TWILIO_UNANSWERED:
-        status = dial_status  # the caller was put through to nobody: missed, whatever the leg says
+    if dial_status is not None:  # a <Dial> action: whether the agent picked up is the call's outcome
+        if dial_status in ("completed", "answered"):
+            status = "completed"
+        elif dial_status in TWILIO_UNANSWERED:
+            status = dial_status
+        else:
+            return Passing(call_id, f"DialCallStatus {dial_status!r}: not how a <Dial> ends")
     if status in TWILIO_PASSING:
         return Passing(call_id, f"status {status}: the call has not ended")
+    ended_at = _twilio_time(params.get("Timestamp"), now)
+    if now - ended_at > REPLAY_HORIZON:
+        # Twilio's signature has no time: a callback captured long ago must not fire again once
+        # its once-record has expired.
+        return Passing(call_id, f"a callback of {ended_at.isoformat()}: too old to act on")
     raw_direction = params.get("Direction") or ""
     if raw_direction == "inbound":
         direction, client, line_number = Direction.INBOUND, params.get("From"), params.get("To")
     elif raw_direction in ("outbound-api", "outbound-dial"):
         direction, client, line_number = Direction.OUTBOUND, params.get("To"), params.get("From")
-    else:
-        raise Invalid(f"Direction {raw_direction!r}: inbound, outbound-api or outbound-dial")
+    else:  # a SIP trunk's legs (trunking-*), or a direction Twilio adds later: not a client's call
+        return Passing(call_id, f"Direction {raw_direction!r}: not a call with a client")
     client_number = _client(client)
     if client_number is None:
         return Passing(call_id, f"the other end ({client or 'anonymous'}) is not a phone number")
@@ -269,7 +302,7 @@ def twilio_call(params: Mapping[str, str], now: datetime) -> Call | Passing:
         outcome=outcome,
         client_number=client_number,
         line_number=_client(line_number),
-        ended_at=_twilio_time(params.get("Timestamp"), now),
+        ended_at=ended_at,
         duration_seconds=_seconds(duration, "CallDuration") if answered else 0,
     )
 

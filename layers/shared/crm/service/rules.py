@@ -7,7 +7,7 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from crm.adapters import app_robots, app_triggers, automation, document_records
+from crm.adapters import app_robots, app_triggers, automation, document_records, telephony_lines
 from crm.adapters.planner_queue import planner_queue
 from crm.domain import conditions
 from crm.domain.errors import Invalid, NotFound
@@ -23,8 +23,9 @@ from crm.triggers.app_trigger import APP_TRIGGER
 
 def _check_references(tenant_id: str, kind: RuleKind, type_code: str, params: dict[str, Any]) -> None:
     """What a rule's params name of the tenant's exists: the pure type checks only their form (an
-    app trigger naming a code no application registered could never fire, a robot naming a document
-    template that is not there could never run)."""
+    app trigger naming a code no application registered could never fire, a call trigger naming a
+    line the tenant does not have neither, a robot naming a document template that is not there
+    could never run)."""
     if kind is RuleKind.TRIGGER and type_code == APP_TRIGGER.code:
         try:
             app_triggers.get(tenant_id, params["code"])
@@ -35,6 +36,12 @@ def _check_references(tenant_id: str, kind: RuleKind, type_code: str, params: di
             app_robots.get(tenant_id, params["code"]).checked(params.get("properties") or {})
         except NotFound:
             raise Invalid(f"params.code: app robot {params['code']!r} is not registered") from None
+    if kind is RuleKind.TRIGGER and params.get("line_ids"):
+        lines = {line.id for line in telephony_lines.list_all(tenant_id)}
+        if unknown := [line_id for line_id in params["line_ids"] if line_id not in lines]:
+            raise Invalid(
+                f"params.line_ids: the tenant has no telephony line {', '.join(map(repr, unknown))}"
+            )
     named_template = params.get("template_id") if type_code == CREATE_DOCUMENT.code else None
     if (
         kind is RuleKind.ROBOT

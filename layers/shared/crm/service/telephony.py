@@ -7,15 +7,16 @@ item has gets the item the line's setting says (``unknown_caller``: "missed call
 a lead in Call back"), or the tenant's telephony source setting when the line has none.
 
 DynamoDB calls per call report of a known client, warm: the contact look-up (the contact index,
-then the items), then the decision's transaction (3, ``make bench``);
-the line is kept by the warm container for ``LINE_KEPT``, so a deleted line or a replaced secret
-may still take reports there that long.
+then the items), then the decision's transaction (3, ``make bench``). The line is kept by the warm
+container for ``LINE_KEPT``: a deleted line may still take reports there that long, and a report
+signed with a secret the kept line does not have makes it read the line again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from crm.adapters import items as item_store
@@ -24,7 +25,8 @@ from crm.adapters import warm
 from crm.adapters.along import PerItem
 from crm.bodies import BadValue, parse_json
 from crm.domain import clock, signatures
-from crm.domain.errors import Invalid, NotFound
+from crm.domain.errors import Invalid, NotFound, Unauthorized
+from crm.domain.hooks import DEFAULT_GRACE, MAX_GRACE
 from crm.domain.model import TimelineEntry, TimelineKind
 from crm.domain.sources import Source, SourceSettings, UnknownContact
 from crm.domain.telephony import (
@@ -102,14 +104,17 @@ def create_line(tenant_id: str, values: dict[str, Any]) -> CreatedLine:
 
 
 def lines(tenant_id: str) -> list[Line]:
-    return sorted(store.list_all(tenant_id), key=lambda line: line.created_at)
+    now = clock.now()
+    return sorted(
+        (line_.as_of(now) for line_ in store.list_all(tenant_id)), key=lambda line_: line_.created_at
+    )
 
 
 def line(tenant_id: str, line_id: str) -> Line:
     found = store.get(tenant_id, line_id)
     if found is None:
         raise NotFound(f"telephony line {line_id!r} does not exist")
-    return found
+    return found.as_of(clock.now())
 
 
 def update_line(tenant_id: str, line_id: str, values: dict[str, Any]) -> Line:
@@ -126,22 +131,33 @@ def update_line(tenant_id: str, line_id: str, values: dict[str, Any]) -> Line:
         changes["unknown_caller"] = _unknown_caller(tenant_id, values["unknown_caller"])
     updated = replace(current, **changes)
     store.replace(updated, expected_secret=current.secret)
+    _lines.forget((tenant_id, line_id))
     return updated
 
 
-def new_secret(tenant_id: str, line_id: str) -> CreatedLine:
-    """A PBX line's new secret, shown once: the old one stops verifying at once (in a minute for
-    a warm container), so set the new one in the PBX right away."""
+def new_secret(tenant_id: str, line_id: str, grace: timedelta = DEFAULT_GRACE) -> CreatedLine:
+    """A PBX line's new secret, shown once; the one it replaces keeps verifying for ``grace`` (0:
+    stops now), so the PBX can be switched over without a lost call."""
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        raise Invalid(f"grace: from 0 to {MAX_GRACE.days} days")
     current = line(tenant_id, line_id)
     if current.provider is not Provider.PBX:
         raise Invalid("a Twilio line is checked with its account's auth token: give the new one (PATCH)")
-    renewed = replace(current, secret=new_pbx_secret())
+    keep = grace > timedelta(0)
+    renewed = replace(
+        current,
+        secret=new_pbx_secret(),
+        previous_secret=current.secret if keep else None,
+        previous_valid_until=clock.now() + grace if keep else None,
+    )
     store.replace(renewed, expected_secret=current.secret)
+    _lines.forget((tenant_id, line_id))
     return CreatedLine(renewed, renewed.secret)
 
 
 def delete_line(tenant_id: str, line_id: str) -> None:
     store.delete(tenant_id, line_id)
+    _lines.forget((tenant_id, line_id))
 
 
 # ---------------------------------------------------------------- calls
@@ -171,21 +187,42 @@ def receive_twilio(
     signature that is not Twilio's over that URL with the line's auth token, Invalid for a form
     that is not a call's. Nothing is written in any of these cases."""
     now = clock.now()
-    reached = _line_of(line_id, Provider.TWILIO)
-    verify_twilio(url, params, signature, reached.secret)
+    reached = _checked(
+        line_id, Provider.TWILIO, lambda line_: verify_twilio(url, params, signature, line_.secret)
+    )
     return _received(reached, twilio_call(dict(params), now))
 
 
 def receive_pbx(line_id: str, body: bytes, signature: str | None) -> Received:
     """A PBX's call report (``crm.domain.telephony.pbx_call``), signed with the line's secret."""
     now = clock.now()
-    reached = _line_of(line_id, Provider.PBX)
-    signatures.verify(body, signature, [reached.secret], now, PBX_SIGNATURE)
+    reached = _checked(
+        line_id,
+        Provider.PBX,
+        lambda line_: signatures.verify(body, signature, line_.secrets(now), now, PBX_SIGNATURE),
+    )
     try:
         document = parse_json(body)
     except BadValue as error:
         raise Invalid(f"the body is not a call report: {error}") from None
     return _received(reached, pbx_call(document, now))
+
+
+def _checked(line_id: str, provider: Provider, check: Callable[[Line], object]) -> Line:
+    """The line, once ``check`` (its signature check) passes: a line this container kept is read
+    again once when it fails, so a secret changed a moment ago elsewhere is not refused for a
+    minute (a provider does not retry a refusal: the call would be lost)."""
+    kept = _line_of(line_id, provider)
+    try:
+        check(kept)
+        return kept
+    except Unauthorized:
+        _lines.forget((kept.tenant_id, line_id))
+        fresh = _line_of(line_id, provider)
+        if (fresh.secret, fresh.previous_secret) == (kept.secret, kept.previous_secret):
+            raise
+    check(fresh)
+    return fresh
 
 
 def _line_of(line_id: str, provider: Provider) -> Line:
@@ -202,19 +239,19 @@ def _line_of(line_id: str, provider: Provider) -> Line:
 def _received(line_: Line, call: Call | Passing) -> Received:
     if isinstance(call, Passing):
         return Received(call.call_id, note=call.why)
-    tenant_id, number = line_.tenant_id, call.client_number
+    tenant_id, number, event_id = line_.tenant_id, call.client_number, call.event_id(line_.id)
     data = call.data(line_.id)
     event = TriggerEvent(
         type=call.outcome.value,
         source=SOURCE,
-        event_id=call.event_id,
+        event_id=event_id,
         tenant_id=tenant_id,
         occurred_at=call.ended_at,
         contact=Contact(ContactKind.PHONE, number),
         data=data,
     )
     entry = TimelineEntry(
-        call.event_id, TimelineKind.CALL, call.ended_at, None, {**data, "outcome": call.outcome.value}
+        event_id, TimelineKind.CALL, call.ended_at, None, {**data, "outcome": call.outcome.value}
     )
     known = item_store.find_by_contact(tenant_id, f"phone:{number}")
     create = None
@@ -224,7 +261,7 @@ def _received(line_: Line, call: Call | Passing) -> Received:
             tenant_id, Source.TELEPHONY, title, phones=[number], own=line_.unknown_caller
         )
     on_items = PerItem(
-        lambda type_code, item_id: item_store.entry_once(tenant_id, type_code, item_id, entry, call.event_id)
+        lambda type_code, item_id: item_store.entry_once(tenant_id, type_code, item_id, entry, event_id)
     )
     applied = apply_trigger_event(event, new_item=create, found=known, per_item=on_items)
     return Received(call.call_id, call.outcome, tuple(applied))

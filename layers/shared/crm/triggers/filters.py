@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crm.domain import endpoints
 from crm.domain.model import ID_PATTERN, TRIGGER_CODE_PATTERN
 
 
@@ -82,7 +83,7 @@ def _normal_url(url: str) -> str:
 # ---------------------------------------------------------------- calls
 
 DAY = 86_400
-LineId = Annotated[str, Field(pattern=r"^tl_[a-z0-9][a-z0-9-]{2,39}_[0-9a-f]{12}$")]
+LineId = Annotated[str, Field(pattern=endpoints.pattern(endpoints.TELEPHONY_LINE))]
 Seconds = Annotated[int, Field(ge=0, le=DAY)]
 
 
